@@ -1,0 +1,26 @@
+"""The contact-point registry: a federated directory of authorities and contact points for
+international cooperation in criminal matters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from registry.config import Settings
+from registry.services import Context
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """config -> db -> api -> cli."""
+    settings = settings or Settings.from_env()
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.json.sort_keys = False
+    app.extensions["registry"] = Context.create(settings)
+
+    from registry.api import init_api
+
+    init_api(app)
+    return app

@@ -1,0 +1,55 @@
+"""Query-argument schemas shared by the blueprints. Every schema refuses unknown parameters."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+
+from registry.errors import InvalidParameter
+from registry.services import Page
+
+
+class _StrictParser(FlaskParser):
+    # webargs ignores unknown query parameters by default; the registry refuses them.
+    DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, ma.RAISE)
+
+
+class RegistryBlueprint(Blueprint):
+    ARGUMENTS_PARSER = _StrictParser()
+
+
+class QueryArgs(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class PageArgs(QueryArgs):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000),
+                             metadata={"description": "Page number, from 1."})
+    page_size = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1),
+                                  metadata={"description": "Items per page (default and maximum are settings)."})
+
+
+def page_of(args: dict) -> Page:
+    settings = current_app.extensions["registry"].settings
+    size = args.pop("page_size", None) or settings.default_page_size
+    if size > settings.max_page_size:
+        raise InvalidParameter("page_size", f"at most {settings.max_page_size}")
+    return Page(number=args.pop("page", 1), size=size)
+
+
+class TextFilter(ma.fields.String):
+    """A user-typed filter value: trimmed, at most 200 characters, never empty."""
+
+    def __init__(self, description: str, **kwargs):
+        super().__init__(validate=ma.validate.Length(min=1, max=200), metadata={"description": description},
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class NoArgs(QueryArgs):
+    """For routes that take no query parameters: any parameter is refused."""

@@ -1,0 +1,39 @@
+"""Authorities."""
+
+from __future__ import annotations
+
+from registry.api import caller_tier, context
+from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.responses import json_response, page_response
+from registry.services import authorities
+
+blp = RegistryBlueprint("authorities", __name__, description="Competent authorities.")
+
+AUTHORITY = {"$ref": "#/components/schemas/Authority"}
+
+
+class AuthorityListArgs(PageArgs):
+    country = TextFilter("Alpha-2, alpha-3 or a name in any language (\"Кыргызстан\").")
+    crime_type = TextFilter("A crime-type code or synonym (\"human trafficking\", \"THB\").")
+    request_type = TextFilter("A request-type code or synonym; \"mla\" also matches its forms.")
+    network = TextFilter("A network code, acronym or name.")
+    language = TextFilter("A language the authority accepts requests in: BCP 47 tag or English name.")
+    kind = TextFilter("Authority kind, e.g. prosecution_service, central_authority, anti_corruption_body.")
+
+
+@blp.route("/authorities")
+@blp.arguments(AuthorityListArgs, location="query")
+@blp.response(200, {"type": "array", "items": AUTHORITY}, content_type="application/json")
+def list_authorities(args):
+    """Authorities matching every given filter, by country and name. Paginated."""
+    page = page_of(args)
+    wanted = authorities.AuthorityFilters(**args)
+    return page_response(authorities.list_authorities(context(), wanted, page, caller_tier()))
+
+
+@blp.route("/authorities/<authority_id>")
+@blp.arguments(NoArgs, location="query")
+@blp.response(200, AUTHORITY, content_type="application/json")
+def get_authority(_args, authority_id):
+    """One authority."""
+    return json_response(authorities.get_authority(context(), authority_id, caller_tier()))

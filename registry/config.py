@@ -1,0 +1,85 @@
+"""One Settings object, read from REGISTRY_* environment variables.
+
+Every field carries its variable name and a help text; the README's settings table is checked
+against this list by a test, so a new setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting has a value the registry cannot use."""
+
+
+def _setting(env: str, default, help: str):
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    node_id: str = _setting(
+        "REGISTRY_NODE_ID", "local", "This node's identity in the federation (lowercase letters, digits, `-`)."
+    )
+    namespace: str = _setting(
+        "REGISTRY_NAMESPACE", "", "Id namespace of the records this node issues (`<namespace>:<local id>`). "
+        "Defaults to the node id."
+    )
+    instance_path: str = _setting(
+        "REGISTRY_INSTANCE_PATH", str(PROJECT_ROOT / "instance"),
+        "Folder for the embedded database and generated keys.",
+    )
+    database_url: str = _setting(
+        "REGISTRY_DATABASE_URL", "",
+        "SQLAlchemy URL. Default: SQLite file `registry.sqlite3` in the instance folder. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    host: str = _setting("REGISTRY_HOST", "127.0.0.1", "Address `registry serve` binds to.")
+    port: int = _setting("REGISTRY_PORT", 8000, "Port `registry serve` listens on.")
+    workers: int = _setting("REGISTRY_WORKERS", 2, "Number of gunicorn worker processes for `registry serve`.")
+    default_page_size: int = _setting("REGISTRY_DEFAULT_PAGE_SIZE", 50, "Page size when a request gives none.")
+    max_page_size: int = _setting("REGISTRY_MAX_PAGE_SIZE", 200, "Largest page size a request may ask for.")
+    seed_path: str = _setting(
+        "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
+        "Folder holding the taxonomies and the demonstration directory.",
+    )
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides) -> Settings:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            if isinstance(f.default, int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{f.metadata['env']} must be an integer, not {raw!r}") from None
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", self.node_id):
+            raise ConfigError(f"REGISTRY_NODE_ID {self.node_id!r}: use lowercase letters, digits and '-'")
+        namespace = self.namespace or self.node_id
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,62}", namespace):
+            raise ConfigError(f"REGISTRY_NAMESPACE {namespace!r}: use lowercase letters, digits and '-'")
+        if not 1 <= self.default_page_size <= self.max_page_size:
+            raise ConfigError("REGISTRY_DEFAULT_PAGE_SIZE must be between 1 and REGISTRY_MAX_PAGE_SIZE")
+        database_url = self.database_url or f"sqlite:///{Path(self.instance_path) / 'registry.sqlite3'}"
+        return dataclasses.replace(self, namespace=namespace, database_url=database_url)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str]]:
+        return [(f.metadata["env"], f.metadata["help"]) for f in dataclasses.fields(cls)]

@@ -1,0 +1,94 @@
+"""Federated records: one table per record type.
+
+Each row holds the common fields (DESIGN.md §2), the body exactly as published (`body`), and a
+few columns projected from the body so that filters can use indexes. A tombstone keeps its row
+(with `deleted` true and an empty body) so that versions are never reused.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from registry.db import Base, UTCDateTime
+
+JSONBody = JSON().with_variant(JSONB(), "postgresql")
+
+
+class RecordColumns:
+    id: Mapped[str] = mapped_column(String(192), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(63))
+    owner_network: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[dict] = mapped_column(JSONBody)
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (Index(f"ix_{cls.__tablename__}_origin", "origin"),)
+
+
+class Network(RecordColumns, Base):
+    __tablename__ = "networks"
+    code: Mapped[str | None] = mapped_column(String(32), unique=True)
+
+
+class NetworkMember(Base):
+    """Projection of a network record's member list."""
+
+    __tablename__ = "network_members"
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"), primary_key=True)
+    authority_id: Mapped[str] = mapped_column(String(192), primary_key=True, index=True)
+    network_code: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    since: Mapped[date | None] = mapped_column(Date)
+
+
+class Authority(RecordColumns, Base):
+    __tablename__ = "authorities"
+    country: Mapped[str | None] = mapped_column(String(2))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(16))
+    sort_name: Mapped[str | None] = mapped_column(String(400))
+
+    __table_args__ = (
+        Index("ix_authorities_origin", "origin"),
+        Index("ix_authorities_country_sort", "country", "sort_name"),
+    )
+
+
+class ContactPoint(RecordColumns, Base):
+    __tablename__ = "contact_points"
+    # No foreign key: a federated copy may arrive before the authority it sits in.
+    authority_id: Mapped[str | None] = mapped_column(String(192), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    available_24_7: Mapped[bool | None] = mapped_column(Boolean)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class EmergencyNote(RecordColumns, Base):
+    __tablename__ = "emergency_notes"
+    scope_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    scope_authority_id: Mapped[str | None] = mapped_column(String(192), index=True)
+    scope_network: Mapped[str | None] = mapped_column(String(32), index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    visibility: Mapped[str | None] = mapped_column(String(16))
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    effective_until: Mapped[date | None] = mapped_column(Date)
+
+
+class RecordTerm(Base):
+    """Multi-valued facets of live records (crime types, request types, languages, roles...)."""
+
+    __tablename__ = "record_terms"
+    facet: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(192), primary_key=True)
+
+    __table_args__ = (Index("ix_record_terms_record", "record_id"),)

@@ -1,0 +1,44 @@
+"""The business layer. Never imports Flask: every function takes a `Context` and plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from registry.config import Settings
+from registry.db import Database
+from registry.taxonomy import Taxonomy, load_taxonomy
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    db: Database
+    taxonomy: Taxonomy
+
+    @classmethod
+    def create(cls, settings: Settings) -> Context:
+        return cls(settings, Database(settings.database_url), load_taxonomy(settings.seed_path))
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a result list to return; `number` counts from 1."""
+
+    number: int = 1
+    size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+@dataclass(frozen=True)
+class PageResult:
+    items: list[dict]
+    total: int
+    page: Page
+
+
+def today() -> date:
+    return date.today()

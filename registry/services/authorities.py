@@ -1,0 +1,51 @@
+"""Authorities: filtered listing and reading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from registry import models
+from registry.services import Context, Page, PageResult, filters
+from registry.services.queries import has_term, member_of, paginate
+from registry.services.records import get_row, represent
+from registry.visibility import Tier
+
+KINDS = ["prosecution_service", "central_authority", "anti_corruption_body", "law_enforcement", "fiu",
+         "judiciary", "ministry_of_justice", "other"]
+
+
+@dataclass(frozen=True)
+class AuthorityFilters:
+    country: str | None = None
+    crime_type: str | None = None
+    request_type: str | None = None
+    network: str | None = None
+    language: str | None = None
+    kind: str | None = None
+
+
+def list_authorities(ctx: Context, wanted: AuthorityFilters, page: Page, tier: Tier) -> PageResult:
+    a = models.Authority
+    query = select(a).where(a.deleted.is_(False))
+    if (country := filters.country(ctx, wanted.country)) is not None:
+        query = query.where(a.country == country)
+    if (crime := filters.crime_type(ctx, wanted.crime_type)) is not None:
+        query = query.where(has_term(a, "crime_type", [crime]))
+    if (request := filters.request_types(ctx, wanted.request_type)) is not None:
+        query = query.where(has_term(a, "request_type", request[1]))
+    if (network := filters.network(ctx, wanted.network)) is not None:
+        query = query.where(member_of(a.id, network))
+    if (language := filters.language(wanted.language)) is not None:
+        query = query.where(has_term(a, "language", [language]))
+    if (kind := filters.choice(wanted.kind, KINDS, "kind", "authority kind")) is not None:
+        query = query.where(a.kind == kind)
+    query = query.order_by(a.country, a.sort_name, a.id)
+    with ctx.db.read() as session:
+        return paginate(session, query, page, lambda row: represent("authority", row, tier))
+
+
+def get_authority(ctx: Context, authority_id: str, tier: Tier) -> dict:
+    with ctx.db.read() as session:
+        return represent("authority", get_row(session, "authority", authority_id), tier)

@@ -1,0 +1,125 @@
+"""The practitioner's question: whom do I contact in country X about crime Y and request Z?
+
+Answer: the country's active authorities, those competent for the crime and handling the request
+type first, each with its current contact points and every emergency note in force today that
+applies to it, its country or one of its networks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, or_, select
+
+from registry import models
+from registry.errors import InvalidParameter
+from registry.services import Context, Page, filters, today
+from registry.services.contact_points import current_on
+from registry.services.emergency_notes import applies_to, in_force_on, visible_to
+from registry.services.queries import has_term, member_of, network_codes_of
+from registry.services.records import represent
+from registry.visibility import Tier, can_see
+
+URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+
+
+@dataclass(frozen=True)
+class LookupQuery:
+    country: str | None
+    crime_type: str | None = None
+    request_type: str | None = None
+    network: str | None = None
+    urgent: bool = False
+
+
+def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
+    if not query.country:
+        raise InvalidParameter("country", "required: an ISO code or a name, e.g. country=KG or country=Kyrgyzstan")
+    country = filters.country(ctx, query.country)
+    crime = filters.crime_type(ctx, query.crime_type)
+    request = filters.request_types(ctx, query.request_type)
+    network = filters.network(ctx, query.network)
+    on = today()
+
+    a = models.Authority
+    crime_match = has_term(a, "crime_type", [crime]) if crime else None
+    request_match = has_term(a, "request_type", request[1]) if request else None
+    score = sum(case((clause, weight), else_=0) for clause, weight in ((crime_match, 2), (request_match, 1))
+                if clause is not None) if (crime or request) else None
+    stmt = select(a, *(c for c in (crime_match, request_match) if c is not None)).where(
+        a.deleted.is_(False), a.country == country, a.status == "active")
+    if network:
+        stmt = stmt.where(member_of(a.id, network))
+    stmt = stmt.order_by(*([score.desc()] if score is not None else []), a.sort_name, a.id)
+
+    with ctx.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        rows = session.execute(stmt.limit(page.size).offset(page.offset)).all()
+        ids = [row[0].id for row in rows]
+        networks = network_codes_of(session, ids)
+        contact_points = _contact_points(session, ids, on, tier, query.urgent)
+        notes = _notes(session, country, ids, networks, crime, request, on, tier)
+
+    results = []
+    for row in rows:
+        authority = row[0]
+        flags = list(row[1:])
+        matched = {}
+        if crime:
+            matched["crime_type"] = bool(flags.pop(0))
+        if request:
+            matched["request_type"] = bool(flags.pop(0))
+        applicable = [n for n in notes if _applies(n, authority.id, country, networks[authority.id])]
+        applicable.sort(key=lambda n: (URGENCY_ORDER[n["urgency"]] if query.urgent else 0, n["effective_from"]))
+        results.append({
+            "authority": represent("authority", authority, tier),
+            "matched": matched,
+            "networks": networks[authority.id],
+            "contact_points": contact_points.get(authority.id, []),
+            "emergency_notes": applicable,
+        })
+    return {
+        "query": {
+            "country": ctx.taxonomy.countries.get(country).as_dict(),
+            "crime_type": crime,
+            "request_type": request[0] if request else None,
+            "network": network,
+            "urgent": query.urgent,
+            "date": on.isoformat(),
+        },
+        "total": total,
+        "results": results,
+    }
+
+
+def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> dict[str, list[dict]]:
+    cp = models.ContactPoint
+    if not authority_ids or not can_see("contact_point", {}, tier):
+        return {}
+    order = [cp.authority_id]
+    if urgent:
+        order.append(cp.available_24_7.desc())
+    order += [cp.kind != "person", cp.id]
+    rows = session.scalars(select(cp).where(cp.deleted.is_(False), cp.authority_id.in_(authority_ids),
+                                            current_on(on)).order_by(*order))
+    out = defaultdict(list)
+    for row in rows:
+        out[row.authority_id].append(represent("contact_point", row, tier))
+    return out
+
+
+def _notes(session, country, authority_ids, networks, crime, request, on, tier: Tier) -> list[dict]:
+    n = models.EmergencyNote
+    network_codes = sorted({code for codes in networks.values() for code in codes})
+    scope = or_(n.scope_country == country, n.scope_authority_id.in_(authority_ids),
+                n.scope_network.in_(network_codes))
+    stmt = select(n).where(n.deleted.is_(False), scope, in_force_on(on), visible_to(tier),
+                           *applies_to(crime, request[1] if request else None)).order_by(n.id)
+    return [represent("emergency_note", row, tier) for row in session.scalars(stmt)]
+
+
+def _applies(note: dict, authority_id: str, country: str, networks: list[str]) -> bool:
+    scope = note["scope"]
+    return (scope.get("country") == country or scope.get("authority_id") == authority_id
+            or scope.get("network") in networks)

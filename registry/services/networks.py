@@ -1,0 +1,47 @@
+"""Networks: listing, reading, and resolving a network from what a user types."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry import models
+from registry.errors import UnknownValue
+from registry.services import Context
+from registry.services.records import get_row, represent
+from registry.taxonomy import _Resolver
+from registry.visibility import Tier
+
+
+def list_networks(ctx: Context, tier: Tier) -> list[dict]:
+    with ctx.db.read() as session:
+        rows = session.scalars(select(models.Network).where(models.Network.deleted.is_(False))
+                               .order_by(models.Network.code))
+        return [represent("network", row, tier) for row in rows]
+
+
+def get_network(ctx: Context, code: str, tier: Tier) -> dict:
+    with ctx.db.read() as session:
+        row = session.scalar(select(models.Network).where(models.Network.code == code.lower(),
+                                                          models.Network.deleted.is_(False)))
+        if row is None:
+            row = get_row(session, "network", code)  # also addressable by record id
+        return represent("network", row, tier)
+
+
+def resolve_network(ctx: Context, value: str, parameter: str = "network") -> str:
+    """A network code from its code, acronym or any of its names ("GlobE", "European Judicial Network")."""
+    resolver = _Resolver("network")
+    names = {}
+    with ctx.db.read() as session:
+        for row in session.scalars(select(models.Network).where(models.Network.deleted.is_(False))):
+            code = row.code
+            names[code] = row.body["names"].get("en") or code
+            for name in [code, row.body.get("acronym", ""), *row.body["names"].values()]:
+                resolver.add(name, code)
+    code = resolver.find(value)
+    if code is None:
+        suggestions = [{"code": c, "name": names[c]} for c in resolver.close_matches(value)]
+        if not suggestions:
+            suggestions = [{"code": c, "name": n} for c, n in sorted(names.items())]
+        raise UnknownValue(parameter, value, "network", suggestions)
+    return code

@@ -1,0 +1,56 @@
+"""Query pieces shared by the read services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from registry import models
+from registry.services import Page, PageResult
+
+
+def has_term(model, facet: str, values: Iterable[str]):
+    """The record has at least one of `values` under `facet` (crime types, languages...)."""
+    values = list(values)
+    term = models.RecordTerm
+    return exists().where(term.record_id == model.id, term.facet == facet, term.value.in_(values))
+
+
+def has_facet(model, facet: str):
+    """The record has any value under `facet`."""
+    term = models.RecordTerm
+    return exists().where(term.record_id == model.id, term.facet == facet)
+
+
+def member_of(authority_id_column, network_code: str):
+    member = models.NetworkMember
+    return exists().where(member.authority_id == authority_id_column, member.network_code == network_code)
+
+
+def in_force(model, start: str, end: str, on: date):
+    """`start <= on <= end`, an absent end meaning "until further notice"."""
+    start_col, end_col = getattr(model, start), getattr(model, end)
+    return and_(start_col <= on, or_(end_col.is_(None), end_col >= on))
+
+
+def paginate(session: Session, query, page: Page, represent) -> PageResult:
+    """Run `query` (a select of ORM rows) for one page; `represent` maps a row to its dict."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.scalars(query.limit(page.size).offset(page.offset))
+    return PageResult([item for item in map(represent, rows) if item is not None], total, page)
+
+
+def network_codes_of(session: Session, authority_ids: list[str]) -> dict[str, list[str]]:
+    """authority id -> codes of the networks that list it as a member."""
+    out: dict[str, list[str]] = {a: [] for a in authority_ids}
+    if authority_ids:
+        member = models.NetworkMember
+        query = (select(member.authority_id, member.network_code)
+                 .where(member.authority_id.in_(authority_ids))
+                 .order_by(member.network_code))
+        for authority_id, code in session.execute(query):
+            out[authority_id].append(code)
+    return out

@@ -1,0 +1,109 @@
+"""The four federated record types: their tables, and the columns and terms projected from a body.
+
+Projections are derived data, rebuilt on every write by the single write path; they let filters
+use indexes instead of reading JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import langcodes
+
+from registry import models
+from registry.taxonomy import fold
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    model: type
+    # columns projected from a live body, and (facet, value) terms for multi-valued filters
+    project: Callable[[dict], dict]
+    terms: Callable[[dict], set[tuple[str, str]]]
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _language_terms(tags: list[str]) -> set[tuple[str, str]]:
+    """Each tag and its primary language: a filter on "pt" finds "pt-BR"."""
+    terms = set()
+    for tag in tags:
+        terms.add(("language", tag.lower()))
+        terms.add(("language", langcodes.Language.get(tag).language.lower()))
+    return terms
+
+
+def _network(body: dict) -> dict:
+    return {"code": body["code"]}
+
+
+def _authority(body: dict) -> dict:
+    names = body["names"]
+    return {
+        "country": body["country"],
+        "kind": body["kind"],
+        "status": body["status"],
+        "sort_name": fold(names.get("en") or next(iter(names.values())))[:400],
+    }
+
+
+def _authority_terms(body: dict) -> set[tuple[str, str]]:
+    return ({("crime_type", c) for c in body["competences"]}
+            | {("request_type", r) for r in body["request_types"]}
+            | _language_terms(body["languages"]))
+
+
+def _contact_point(body: dict) -> dict:
+    return {
+        "authority_id": body["authority_id"],
+        "kind": body["kind"],
+        "available_24_7": bool(body["hours"].get("always")),
+        "valid_from": _date(body["valid_from"]),
+        "valid_until": _date(body.get("valid_until")),
+    }
+
+
+def _contact_point_terms(body: dict) -> set[tuple[str, str]]:
+    terms = _language_terms(body["languages"])
+    for role in body["roles"]:
+        terms |= {("network", role["network"]), ("role", role["role"]),
+                  ("network_role", f"{role['network']}:{role['role']}")}
+    return terms
+
+
+def _emergency_note(body: dict) -> dict:
+    scope = body["scope"]
+    return {
+        "scope_country": scope.get("country"),
+        "scope_authority_id": scope.get("authority_id"),
+        "scope_network": scope.get("network"),
+        "kind": body["kind"],
+        "urgency": body["urgency"],
+        "visibility": body["visibility"],
+        "effective_from": _date(body["effective_from"]),
+        "effective_until": _date(body.get("effective_until")),
+    }
+
+
+def _emergency_note_terms(body: dict) -> set[tuple[str, str]]:
+    return ({("crime_type", c) for c in body.get("crime_types", [])}
+            | {("request_type", r) for r in body.get("request_types", [])})
+
+
+RECORD_TYPES: dict[str, RecordType] = {
+    "network": RecordType("network", models.Network, _network, lambda body: set()),
+    "authority": RecordType("authority", models.Authority, _authority, _authority_terms),
+    "contact_point": RecordType("contact_point", models.ContactPoint, _contact_point, _contact_point_terms),
+    "emergency_note": RecordType("emergency_note", models.EmergencyNote, _emergency_note, _emergency_note_terms),
+}
+
+
+def projected_columns(record_type: RecordType) -> list[str]:
+    """Names of the projection columns of a type (all nullable, cleared on a tombstone)."""
+    common = {"id", "origin", "owner_network", "version", "updated_at", "deleted", "body"}
+    return [c.key for c in record_type.model.__table__.columns if c.key not in common]

@@ -1,0 +1,90 @@
+"""Every database test runs twice: on SQLite (a file in a temporary folder) and on PostgreSQL
+(the server on 127.0.0.1:5432, database `registry_test`, created when missing)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from registry import create_app, migrations
+from registry.config import Settings
+from registry.services import Context
+from registry.services.seed import seed
+
+POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/registry_test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _ensure_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed.database]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{parsed.database}"')
+
+
+def fresh_database_url(backend: str, tmp_path) -> str:
+    """An empty, migrated database of `backend`; on PostgreSQL a new schema in registry_test."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / f'registry-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    else:
+        _ensure_postgres_database(POSTGRES_URL)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    migrations.upgrade(url)
+    return url
+
+
+def make_settings(database_url: str, tmp_path, **overrides) -> Settings:
+    return Settings.from_env({}, database_url=database_url, instance_path=str(tmp_path), **overrides)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def seeded_settings(backend, tmp_path_factory) -> Settings:
+    """One seeded database per backend, shared by the read-only tests."""
+    tmp_path = tmp_path_factory.mktemp(f"seeded-{backend}")
+    settings = make_settings(fresh_database_url(backend, tmp_path), tmp_path)
+    ctx = Context.create(settings)
+    seed(ctx)
+    ctx.db.dispose()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app(seeded_settings):
+    return create_app(seeded_settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app) -> Context:
+    return app.extensions["registry"]
+
+
+@pytest.fixture
+def fresh_ctx(backend, tmp_path) -> Context:
+    """A migrated, empty database for tests that write."""
+    context = Context.create(make_settings(fresh_database_url(backend, tmp_path), tmp_path))
+    yield context
+    context.db.dispose()
