@@ -40,12 +40,17 @@ def page_of(args: dict) -> Page:
     return Page(number=args.pop("page", 1), size=size)
 
 
+def _printable(value: str) -> None:
+    if not value.isprintable():
+        raise ma.ValidationError("must not contain control characters")
+
+
 class TextFilter(ma.fields.String):
     """A user-typed filter value: trimmed, at most 200 characters, never empty."""
 
     def __init__(self, description: str, **kwargs):
-        super().__init__(validate=ma.validate.Length(min=1, max=200), metadata={"description": description},
-                         **kwargs)
+        super().__init__(validate=[ma.validate.Length(min=1, max=200), _printable],
+                         metadata={"description": description}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from registry import models
@@ -10,6 +12,9 @@ from registry.services import Context
 from registry.services.records import get_row, represent
 from registry.taxonomy import _Resolver
 from registry.visibility import Tier
+
+
+NETWORK_CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 
 
 def list_networks(ctx: Context, tier: Tier) -> list[dict]:
@@ -21,8 +26,10 @@ def list_networks(ctx: Context, tier: Tier) -> list[dict]:
 
 def get_network(ctx: Context, code: str, tier: Tier) -> dict:
     with ctx.db.read() as session:
-        row = session.scalar(select(models.Network).where(models.Network.code == code.lower(),
-                                                          models.Network.deleted.is_(False)))
+        row = None
+        if NETWORK_CODE.fullmatch(code.lower()):
+            row = session.scalar(select(models.Network).where(models.Network.code == code.lower(),
+                                                              models.Network.deleted.is_(False)))
         if row is None:
             row = get_row(session, "network", code)  # also addressable by record id
         return represent("network", row, tier)

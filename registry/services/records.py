@@ -8,6 +8,7 @@ and federation all come through here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -149,8 +150,12 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
     return None if body is None else meta | body
 
 
+RECORD_ID = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z0-9][a-z0-9._-]{0,127}")
+
+
 def get_row(session: Session, record_type: str, record_id: str):
-    row = session.get(RECORD_TYPES[record_type].model, record_id)
+    # Checked before the query: no database is asked about a string that cannot be an id.
+    row = session.get(RECORD_TYPES[record_type].model, record_id) if RECORD_ID.fullmatch(record_id) else None
     if row is None or row.deleted:
         raise NotFound(f"no {record_type.replace('_', ' ')} {record_id!r}")
     return row
