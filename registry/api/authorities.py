@@ -24,6 +24,7 @@ class AuthorityListArgs(PageArgs):
 @blp.route("/authorities")
 @blp.arguments(AuthorityListArgs, location="query")
 @blp.response(200, {"type": "array", "items": AUTHORITY}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_authorities(args):
     """Authorities matching every given filter, by country and name. Paginated."""
     page = page_of(args)
@@ -34,6 +35,8 @@ def list_authorities(args):
 @blp.route("/authorities/<authority_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, AUTHORITY, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
 def get_authority(_args, authority_id):
     """One authority."""
     return json_response(authorities.get_authority(context(), authority_id, caller_tier()))

@@ -27,6 +27,7 @@ class ContactPointListArgs(PageArgs):
 @blp.route("/contact-points")
 @blp.arguments(ContactPointListArgs, location="query")
 @blp.response(200, {"type": "array", "items": CONTACT_POINT}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_contact_points(args):
     """Contact points matching every given filter. Paginated."""
     page = page_of(args)
@@ -37,6 +38,8 @@ def list_contact_points(args):
 @blp.route("/contact-points/<contact_point_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, CONTACT_POINT, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
 def get_contact_point(_args, contact_point_id):
     """One contact point."""
     return json_response(contact_points.get_contact_point(context(), contact_point_id, caller_tier()))

@@ -27,6 +27,7 @@ class NoteListArgs(PageArgs):
 @blp.route("/emergency-notes")
 @blp.arguments(NoteListArgs, location="query")
 @blp.response(200, {"type": "array", "items": NOTE}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_notes(args):
     """Notes matching every given filter, the most recent first. Paginated."""
     page = page_of(args)
@@ -37,6 +38,8 @@ def list_notes(args):
 @blp.route("/emergency-notes/<note_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NOTE, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
 def get_note(_args, note_id):
     """One note."""
     return json_response(emergency_notes.get_note(context(), note_id, caller_tier()))

@@ -24,6 +24,7 @@ class LookupArgs(PageArgs):
 @blp.route("/lookup")
 @blp.arguments(LookupArgs, location="query")
 @blp.response(200, {"$ref": "#/components/schemas/Lookup"}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def lookup_contacts(args):
     """The competent authorities of a country, ranked: competent for the crime and handling the
     request type first; each with its current contact points and the emergency notes in force today."""

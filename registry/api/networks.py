@@ -16,6 +16,7 @@ NETWORK = {"$ref": "#/components/schemas/Network"}
 @blp.route("/networks")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "array", "items": NETWORK}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_networks(_args):
     """Every network this node holds, with its members."""
     return json_response(networks.list_networks(context(), caller_tier()))
@@ -24,6 +25,8 @@ def list_networks(_args):
 @blp.route("/networks/<code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NETWORK, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
 def get_network(_args, code):
     """One network by code ("globe") or record id."""
     return json_response(networks.get_network(context(), code, caller_tier()))

@@ -24,6 +24,7 @@ class CountryListArgs(QueryArgs):
 @blp.route("/countries")
 @blp.arguments(CountryListArgs, location="query")
 @blp.response(200, {"type": "array", "items": COUNTRY}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_countries(args):
     """ISO 3166-1 countries with their names and how many authorities this node holds."""
     return json_response(countries.list_countries(context(), args.get("with_authorities")))
@@ -32,6 +33,8 @@ def list_countries(args):
 @blp.route("/countries/<code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, COUNTRY, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
 def get_country(_args, code):
     """One country, by alpha-2, alpha-3 or any name ("KG", "KGZ", "Кыргызстан")."""
     return json_response(countries.get_country(context(), code))
@@ -40,6 +43,7 @@ def get_country(_args, code):
 @blp.route("/taxonomies/crime-types")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, TERMS, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def crime_types(_args):
     """The crime types (UNODC SHERLOC crime areas, with ICCS sections) and their synonyms."""
     return json_response([t.as_dict() for t in context().taxonomy.crime_types.terms.values()])
@@ -48,6 +52,7 @@ def crime_types(_args):
 @blp.route("/taxonomies/request-types")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, TERMS, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def request_types(_args):
     """The request types; mutual legal assistance has the UNTOC art. 18(3) forms as children."""
     return json_response([t.as_dict() for t in context().taxonomy.request_types.terms.values()])

@@ -1,0 +1,86 @@
+"""What the repository promises in writing: openapi.yaml, the README, the migrations."""
+
+import re
+
+import click
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from registry import contracts, create_app
+from registry.api.openapi import openapi_yaml
+from registry.cli import cli
+from registry.config import PROJECT_ROOT, ConfigError, Settings
+from registry.db import Base
+
+README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_openapi_yaml_is_generated_from_the_code(tmp_path):
+    app = create_app(Settings.from_env({}, instance_path=str(tmp_path)))
+    committed = (PROJECT_ROOT / "openapi.yaml").read_text(encoding="utf-8")
+    assert openapi_yaml(app) == committed, "openapi.yaml is stale: run `make openapi`"
+
+
+def test_openapi_is_valid_and_documents_errors(tmp_path):
+    from openapi_spec_validator import validate
+
+    app = create_app(Settings.from_env({}, instance_path=str(tmp_path)))
+    spec = app.extensions["registry_api"].spec.to_dict()
+    validate(spec)
+    for path, operations in spec["paths"].items():
+        responses = operations["get"]["responses"]
+        assert {"200", "400", "default"} <= set(responses), path
+        if "{" in path:
+            assert "404" in responses, path
+
+
+def test_every_setting_is_in_the_readme():
+    documented = set(re.findall(r"\| `(REGISTRY_[A-Z0-9_]+)` \|", README))
+    assert {env for env, _ in Settings.documented()} == documented
+
+
+def _commands(group: click.Group, prefix: str):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix} {name}")
+        else:
+            yield f"{prefix} {name}"
+
+
+def test_every_command_is_in_the_readme():
+    commands = set(_commands(cli, "registry"))
+    documented = set(re.findall(r"\| `(registry [a-z -]+)` \|", README))
+    assert commands == documented
+
+
+def test_migrations_match_the_models(backend, tmp_path):
+    from tests.conftest import fresh_database_url
+
+    engine = create_engine(fresh_database_url(backend, tmp_path))
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == [], "models changed without a migration: add one with alembic revision --autogenerate"
+
+
+def test_every_schema_is_a_valid_2020_12_schema_and_published():
+    from jsonschema import Draft202012Validator
+
+    components = contracts.openapi_components()
+    for name, document in contracts.documents().items():
+        Draft202012Validator.check_schema(document)
+        assert document["$id"] == contracts.BASE_URI + name
+    assert {"Authority", "ContactPoint", "EmergencyNote", "Network", "Record", "Envelope", "Problem",
+            "Lookup"} <= set(components)
+
+
+@pytest.mark.parametrize("environ,message", [
+    ({"REGISTRY_NODE_ID": "Bad Node"}, "REGISTRY_NODE_ID"),
+    ({"REGISTRY_PORT": "eighty"}, "REGISTRY_PORT must be an integer"),
+    ({"REGISTRY_DEFAULT_PAGE_SIZE": "500"}, "REGISTRY_DEFAULT_PAGE_SIZE"),
+])
+def test_bad_settings_are_refused_clearly(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
