@@ -155,21 +155,21 @@ NETWORKS = [
 
 # kind, English name, Russian name ({place}: locality, {country}: country name)
 NATIONAL_BODIES = [
-    ("ministry_of_justice", "Ministry of Justice of {country}", "Министерство юстиции {country}"),
+    ("ministry_of_justice", "Ministry of Justice of {country}", "Министерство юстиции ({country})"),
     ("central_authority", "Central Authority for International Legal Cooperation of {country}",
-     "Центральный орган по международному правовому сотрудничеству {country}"),
-    ("prosecution_service", "Prosecutor General's Office of {country}", "Генеральная прокуратура {country}"),
-    ("fiu", "Financial Intelligence Unit of {country}", "Подразделение финансовой разведки {country}"),
+     "Центральный орган по международному правовому сотрудничеству ({country})"),
+    ("prosecution_service", "Prosecutor General's Office of {country}", "Генеральная прокуратура ({country})"),
+    ("fiu", "Financial Intelligence Unit of {country}", "Подразделение финансовой разведки ({country})"),
     ("anti_corruption_body", "National Anti-Corruption Agency of {country}",
-     "Национальное антикоррупционное агентство {country}"),
+     "Национальное антикоррупционное агентство ({country})"),
     ("law_enforcement", "INTERPOL National Central Bureau for {country}",
-     "Национальное центральное бюро Интерпола {country}"),
-    ("judiciary", "Supreme Court of {country}", "Верховный суд {country}"),
+     "Национальное центральное бюро Интерпола ({country})"),
+    ("judiciary", "Supreme Court of {country}", "Верховный суд ({country})"),
 ]
 REGIONAL_BODIES = [
-    ("prosecution_service", "Prosecutor's Office of {place}", "Прокуратура {place}", 5),
-    ("law_enforcement", "{place} Police Directorate", "Управление полиции {place}", 3),
-    ("judiciary", "{place} Regional Court", "Областной суд {place}", 2),
+    ("prosecution_service", "Prosecutor's Office of {place}", "Прокуратура ({place})", 5),
+    ("law_enforcement", "{place} Police Directorate", "Управление полиции ({place})", 3),
+    ("judiciary", "{place} Regional Court", "Областной суд ({place})", 2),
     ("anti_corruption_body", "Anti-Corruption Department, {place} Office", "Антикоррупционный отдел, {place}", 1),
     ("law_enforcement", "Cybercrime Unit, {place}", "Отдел по борьбе с киберпреступностью, {place}", 1),
     ("other", "Customs Service, {place} Office", "Таможенная служба, {place}", 1),
@@ -261,7 +261,9 @@ class Generator:
         """Every record in write order: per country its authorities then their contact points;
         then the networks (members must exist), then the emergency notes."""
         rng = self.rng
-        country_weights = [rng.lognormvariate(0, 0.8) for _ in self.countries]
+        # Bigger countries (more subdivisions) have more authorities: Russia ~300, a tiny territory 4.
+        country_weights = [(1 + len(self.places.get(cc, ()))) ** 0.6 * rng.lognormvariate(0, 0.4)
+                           for cc in self.countries]
         per_country = self._spread(self.plan.authorities, country_weights, minimum=4)
         cp_weights = [rng.uniform(0.5, 1.5) for _ in range(self.plan.authorities)]
         per_authority = self._spread(self.plan.contact_points, cp_weights, minimum=1)
@@ -314,7 +316,7 @@ class Generator:
             }
             if rng.random() < 0.5:
                 body["acronym"] = "".join(w[0] for w in ascii_slug(names["en"], " ").upper().split()
-                                          if w not in {"OF", "THE", "FOR", "NO"})[:32] or cc
+                                          if len(w) > 1 and w not in {"OF", "THE", "FOR", "NO"})[:32] or cc
             if rng.random() < 0.7:
                 body["website"] = f"https://www.{slug or cc.lower()}.{cc.lower()}.example.org"
             if rng.random() < 0.8:

@@ -106,16 +106,41 @@ def test_seed_is_idempotent_and_versioned(fresh_ctx):
     assert seqs == list(range(1, log_rows + 1))
 
 
-def test_served_form_of_every_seed_record_matches_the_schemas(ctx):
-    """Every record as the API represents it, at every tier, validates against schemas/."""
+COLLECTIONS = {"authority": "authorities", "contact_point": "contact-points", "emergency_note": "emergency-notes"}
+
+
+def test_api_output_for_every_seed_record_matches_the_schemas(ctx, client):
+    """Every seeded record as the API serves it validates against its schema in schemas/."""
+    from registry.services.record_types import RECORD_TYPES
+
+    served = 0
+    with ctx.db.read() as session:
+        rows = {t: list(session.scalars(select(kind.model))) for t, kind in RECORD_TYPES.items()}
+    for record_type, records in rows.items():
+        validator = contracts.validator(contracts.RECORD_SCHEMAS[record_type])
+        for row in records:
+            if record_type == "network":
+                path = f"/api/v1/networks/{row.code}"
+            else:
+                path = f"/api/v1/{COLLECTIONS[record_type]}/{row.id}"
+            response = client.get(path)
+            if record_type == "emergency_note" and row.visibility == "restricted":
+                assert response.status_code == 404, "restricted notes are not served yet"
+                continue
+            assert response.status_code == 200, path
+            errors = [e.message for e in validator.iter_errors(response.get_json())]
+            assert errors == [], (path, errors)
+            served += 1
+    assert served > 400
+
+
+def test_represented_records_match_the_schemas_at_every_tier(ctx):
+    """The restricted tier is not served yet, but its form must already meet the contract."""
     from registry.services.record_types import RECORD_TYPES
 
     with ctx.db.read() as session:
         for record_type, kind in RECORD_TYPES.items():
             validator = contracts.validator(contracts.RECORD_SCHEMAS[record_type])
             for row in session.scalars(select(kind.model)):
-                for tier in Tier:
-                    served = represent(record_type, row, tier)
-                    if served is not None:
-                        errors = [e.message for e in validator.iter_errors(served)]
-                        assert errors == [], (row.id, tier, errors)
+                served = represent(record_type, row, Tier.RESTRICTED)
+                assert [e.message for e in validator.iter_errors(served)] == [], row.id

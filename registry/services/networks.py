@@ -13,7 +13,6 @@ from registry.services.records import get_row, represent
 from registry.taxonomy import _Resolver
 from registry.visibility import Tier
 
-
 NETWORK_CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 
 
