@@ -50,7 +50,7 @@ class Term:
                 "synonyms": self.synonyms, **self.details}
 
 
-class _Resolver:
+class NameResolver:
     """Maps folded names to codes, dropping names that would be ambiguous."""
 
     def __init__(self, kind: str):
@@ -89,7 +89,7 @@ class Vocabulary:
     def __init__(self, kind: str, terms: list[Term]):
         self.kind = kind
         self.terms = {t.code: t for t in terms}
-        self._resolver = _Resolver(kind)
+        self._resolver = NameResolver(kind)
         for term in terms:
             self._resolver.add(term.code, term.code)
             self._resolver.add(term.code.replace("_", " ").replace(".", " "), term.code)
@@ -152,7 +152,7 @@ class Country:
 
 class Countries:
     def __init__(self, aliases: dict[str, list[str]]):
-        self._resolver = _Resolver("country")
+        self._resolver = NameResolver("country")
         self.by_code: dict[str, Country] = {}
         translations = _all_translations()
         for record in pycountry.countries:

@@ -10,7 +10,7 @@ from registry import models
 from registry.errors import UnknownValue
 from registry.services import Context
 from registry.services.records import get_row, represent
-from registry.taxonomy import _Resolver
+from registry.taxonomy import NameResolver
 from registry.visibility import Tier
 
 NETWORK_CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
@@ -36,7 +36,7 @@ def get_network(ctx: Context, code: str, tier: Tier) -> dict:
 
 def resolve_network(ctx: Context, value: str, parameter: str = "network") -> str:
     """A network code from its code, acronym or any of its names ("GlobE", "European Judicial Network")."""
-    resolver = _Resolver("network")
+    resolver = NameResolver("network")
     names = {}
     with ctx.db.read() as session:
         for row in session.scalars(select(models.Network).where(models.Network.deleted.is_(False))):

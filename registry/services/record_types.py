@@ -25,7 +25,7 @@ class RecordType:
     terms: Callable[[dict], set[tuple[str, str]]]
 
 
-def _date(value: str | None) -> date | None:
+def parse_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
@@ -63,8 +63,8 @@ def _contact_point(body: dict) -> dict:
         "authority_id": body["authority_id"],
         "kind": body["kind"],
         "available_24_7": bool(body["hours"].get("always")),
-        "valid_from": _date(body["valid_from"]),
-        "valid_until": _date(body.get("valid_until")),
+        "valid_from": parse_date(body["valid_from"]),
+        "valid_until": parse_date(body.get("valid_until")),
     }
 
 
@@ -85,8 +85,8 @@ def _emergency_note(body: dict) -> dict:
         "kind": body["kind"],
         "urgency": body["urgency"],
         "visibility": body["visibility"],
-        "effective_from": _date(body["effective_from"]),
-        "effective_until": _date(body.get("effective_until")),
+        "effective_from": parse_date(body["effective_from"]),
+        "effective_until": parse_date(body.get("effective_until")),
     }
 
 

@@ -20,7 +20,7 @@ from registry import models
 from registry.db import utcnow
 from registry.errors import InvalidRecord, NotFound, RegistryError
 from registry.services import validation
-from registry.services.record_types import RECORD_TYPES, projected_columns
+from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
 from registry.visibility import Tier, redact
 
@@ -123,12 +123,10 @@ def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]]) 
 
 
 def _write_members(session: Session, network: models.Network, members: list[dict]) -> None:
-    from registry.services.record_types import _date
-
     session.execute(delete(models.NetworkMember).where(models.NetworkMember.network_id == network.id))
     session.add_all(
         models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
-                             authority_id=m["authority_id"], role=m["role"], since=_date(m.get("since")))
+                             authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))
         for m in members
     )
 
