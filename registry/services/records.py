@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -102,24 +102,35 @@ def _lock_origin(session: Session, origin: str) -> models.OriginSequence:
 
     On SQLite the write transaction already holds the database's write lock (BEGIN IMMEDIATE);
     on PostgreSQL the row lock serializes writers of one origin, so seq order is commit order.
+    The locked row is remembered for the transaction, so a batch of writes locks it once.
     """
+    locked = session.info.setdefault("locked_origins", {})
+    transaction = session.get_transaction()
+    if (origin, transaction) in locked:
+        return locked[origin, transaction]
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
     session.execute(
         dialect.insert(models.OriginSequence).values(origin=origin, last_seq=0).on_conflict_do_nothing()
     )
     query = select(models.OriginSequence).where(models.OriginSequence.origin == origin).with_for_update()
-    return session.scalars(query).one()
+    locked.clear()
+    locked[origin, transaction] = counter = session.scalars(query).one()
+    return counter
 
 
 def _refuse_id_of_another_type(session: Session, record_type: str, record_id: str) -> None:
-    for other in RECORD_TYPES.values():
-        if other.name != record_type and session.get(other.model, record_id) is not None:
-            raise IdConflict(f"{record_id} is already the id of a {other.name}")
+    others = [t for t in RECORD_TYPES.values() if t.name != record_type]
+    query = union_all(*(select(literal(t.name)).where(t.model.id == record_id) for t in others))
+    taken_by = session.scalars(query).first()
+    if taken_by is not None:
+        raise IdConflict(f"{record_id} is already the id of a {taken_by}")
 
 
 def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]]) -> None:
     session.execute(delete(models.RecordTerm).where(models.RecordTerm.record_id == record_id))
-    session.add_all(models.RecordTerm(record_id=record_id, facet=f, value=v) for f, v in sorted(terms))
+    if terms:
+        session.execute(insert(models.RecordTerm),
+                        [{"record_id": record_id, "facet": f, "value": v} for f, v in sorted(terms)])
 
 
 def _write_members(session: Session, network: models.Network, members: list[dict]) -> None:
