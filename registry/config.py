@@ -46,6 +46,11 @@ class Settings:
     workers: int = _setting("REGISTRY_WORKERS", 2, "Number of gunicorn worker processes for `registry serve`.")
     default_page_size: int = _setting("REGISTRY_DEFAULT_PAGE_SIZE", 50, "Page size when a request gives none.")
     max_page_size: int = _setting("REGISTRY_MAX_PAGE_SIZE", 200, "Largest page size a request may ask for.")
+    response_cache_size: int = _setting(
+        "REGISTRY_RESPONSE_CACHE_SIZE", 2048,
+        "Answers each worker process keeps in its cache of GET responses (0 turns the cache off). "
+        "Entries are keyed by the data version, so a write is visible at once.",
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder holding the taxonomies and the demonstration directory.",

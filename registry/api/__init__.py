@@ -23,8 +23,12 @@ class RegistryApi(Api):
         return problems.from_http_exception(error)
 
 
+def context_of(app: Flask) -> Context:
+    return app.extensions["registry"]
+
+
 def context() -> Context:
-    return current_app.extensions["registry"]
+    return context_of(current_app)
 
 
 def caller_tier() -> Tier:
@@ -55,4 +59,8 @@ def init_api(app: Flask) -> Api:
 
     for module in (reference, networks, authorities, contact_points, emergency_notes, lookup):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+
+    from registry.api.cache import init_cache
+
+    init_cache(app, context_of(app).settings.response_cache_size)
     return api

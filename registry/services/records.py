@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, select, union_all
+from sqlalchemy import delete, func, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -157,6 +157,12 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
         return meta
     body = redact(record_type, row.body, tier)
     return None if body is None else meta | body
+
+
+def data_version(ctx) -> int:
+    """A number that every write raises: the sum of the origins' change-log counters."""
+    with ctx.db.read() as session:
+        return session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
 
 
 RECORD_ID = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z0-9][a-z0-9._-]{0,127}")

@@ -1,0 +1,45 @@
+"""A per-process cache of successful GET answers.
+
+Every answer depends only on the request, the caller's tier, the data and the day (contact points
+and notes are "current" or "in force" relative to today). The data version is the sum of the
+origins' change-log counters: every write raises it, so an entry can never outlive the data it was
+built from, and no invalidation is needed, also across worker processes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cachetools import LRUCache
+from flask import Flask, Response, request
+
+from registry.api import caller_tier, context
+from registry.services.records import data_version
+
+
+def init_cache(app: Flask, size: int) -> None:
+    if size <= 0:
+        return
+    entries: LRUCache = LRUCache(maxsize=size)
+
+    def key():
+        version = data_version(context())
+        return (request.full_path, caller_tier(), version, date.today())
+
+    @app.before_request
+    def answer_from_cache():
+        if request.method != "GET" or not request.path.startswith("/api/v1/"):
+            return None
+        request.environ["registry.cache_key"] = cache_key = key()
+        cached = entries.get(cache_key)
+        if cached is None:
+            return None
+        body, headers = cached
+        return Response(body, headers=headers).make_conditional(request)
+
+    @app.after_request
+    def remember(response: Response):
+        cache_key = request.environ.get("registry.cache_key")
+        if cache_key is not None and response.status_code == 200 and not response.is_streamed:
+            entries[cache_key] = (response.get_data(), list(response.headers.items()))
+        return response

@@ -1,0 +1,33 @@
+"""The response cache never serves an answer older than the data."""
+
+from registry import create_app
+from registry.services.records import write_record
+from tests.test_records import AUTHORITY
+
+
+def test_a_write_is_visible_at_once(fresh_ctx):
+    app = create_app(fresh_ctx.settings)
+    assert app.extensions["registry"].settings.response_cache_size > 0
+    client = app.test_client()
+    first = client.get("/api/v1/authorities?country=KG")
+    assert first.get_json() == []
+    again = client.get("/api/v1/authorities?country=KG", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304, "a cached answer still honours If-None-Match"
+    ctx = app.extensions["registry"]
+    with ctx.db.write() as session:
+        write_record(session, ctx.taxonomy, origin="local", record_type="authority", record_id="local:kg-gpo",
+                     owner_network="casc", body=AUTHORITY, actor="test")
+    after = client.get("/api/v1/authorities?country=KG")
+    assert [a["id"] for a in after.get_json()] == ["local:kg-gpo"]
+    assert after.headers["ETag"] != first.headers["ETag"]
+    assert client.get("/api/v1/authorities?country=KG").get_json() == after.get_json()
+
+
+def test_errors_are_not_cached(fresh_ctx):
+    client = create_app(fresh_ctx.settings).test_client()
+    assert client.get("/api/v1/authorities/local:kg-gpo").status_code == 404
+    ctx = fresh_ctx
+    with ctx.db.write() as session:
+        write_record(session, ctx.taxonomy, origin="local", record_type="authority", record_id="local:kg-gpo",
+                     owner_network="casc", body=AUTHORITY, actor="test")
+    assert client.get("/api/v1/authorities/local:kg-gpo").status_code == 200
