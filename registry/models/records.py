@@ -87,8 +87,10 @@ class RecordTerm(Base):
     """Multi-valued facets of live records (crime types, request types, languages, roles...)."""
 
     __tablename__ = "record_terms"
+    # Key order matters: (record_id, facet) answers "does this record have any crime type?" by a
+    # key prefix; the second index serves "which records have this value?".
+    record_id: Mapped[str] = mapped_column(String(192), primary_key=True)
     facet: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
-    record_id: Mapped[str] = mapped_column(String(192), primary_key=True)
 
-    __table_args__ = (Index("ix_record_terms_record", "record_id"),)
+    __table_args__ = (Index("ix_record_terms_facet_value", "facet", "value"),)

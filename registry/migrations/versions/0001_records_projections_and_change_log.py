@@ -2,11 +2,11 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:04:50.047497
+Create Date: 2026-11-23 18:38:28.197178
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 import registry.db
@@ -116,13 +116,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('origin')
     )
     op.create_table('record_terms',
+    sa.Column('record_id', sa.String(length=192), nullable=False),
     sa.Column('facet', sa.String(length=32), nullable=False),
     sa.Column('value', sa.String(length=128), nullable=False),
-    sa.Column('record_id', sa.String(length=192), nullable=False),
-    sa.PrimaryKeyConstraint('facet', 'value', 'record_id')
+    sa.PrimaryKeyConstraint('record_id', 'facet', 'value')
     )
     with op.batch_alter_table('record_terms', schema=None) as batch_op:
-        batch_op.create_index('ix_record_terms_record', ['record_id'], unique=False)
+        batch_op.create_index('ix_record_terms_facet_value', ['facet', 'value'], unique=False)
 
     op.create_table('network_members',
     sa.Column('network_id', sa.String(length=192), nullable=False),
@@ -146,7 +146,7 @@ def downgrade() -> None:
 
     op.drop_table('network_members')
     with op.batch_alter_table('record_terms', schema=None) as batch_op:
-        batch_op.drop_index('ix_record_terms_record')
+        batch_op.drop_index('ix_record_terms_facet_value')
 
     op.drop_table('record_terms')
     op.drop_table('origin_sequences')
