@@ -454,7 +454,8 @@ class Generator:
                 scope = {"network": rng.choice(NETWORKS)[0]}
             kind, title = rng.choice(NOTE_TITLES)
             start = date(2022, 1, 1) + timedelta(days=rng.randint(0, 1800))
-            body = {"scope": scope, "kind": kind, "urgency": rng.choices(["routine", "urgent", "emergency"], [5, 3, 1])[0],
+            urgency = rng.choices(["routine", "urgent", "emergency"], [5, 3, 1])[0]
+            body = {"scope": scope, "kind": kind, "urgency": urgency,
                     "title": {"en": title}, "body": {"en": f"{title}. Synthetic note {k} for the benchmark."},
                     "effective_from": start.isoformat(),
                     "visibility": rng.choices(["public", "partner", "restricted"], [5, 4, 1])[0]}
@@ -546,11 +547,11 @@ def ensure(database_url: str = DEFAULT_DATABASE_URL, *, force: bool = False, aut
     try:
         counts = live_counts(ctx)
         if counts == plan.expected() and not force:
-            print(f"{_display(database_url)} already holds the directory {counts}; not regenerating "
+            print(f"{display_url(database_url)} already holds the directory {counts}; not regenerating "
                   f"(--force to redo)")
             return counts
         total = sum(plan.expected().values())
-        print(f"generating {total:,} records (seed {seed}) into {_display(database_url)}, "
+        print(f"generating {total:,} records (seed {seed}) into {display_url(database_url)}, "
               f"{batch_size:,} per transaction", flush=True)
         started = time.perf_counter()
         generator = Generator(plan, ctx.taxonomy, ctx.settings.namespace)
@@ -568,7 +569,7 @@ def ensure(database_url: str = DEFAULT_DATABASE_URL, *, force: bool = False, aut
         ctx.db.dispose()
 
 
-def _display(url: str) -> str:
+def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
