@@ -135,8 +135,18 @@ def http_get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
         connection.close()
 
 
+BENCH_SETTINGS = ("REGISTRY_DATABASE_URL", "REGISTRY_HOST", "REGISTRY_PORT", "REGISTRY_WORKERS",
+                  "REGISTRY_INSTANCE_PATH")
+
+
+def passed_settings() -> dict[str, str]:
+    """The caller's other REGISTRY_* settings, which the registry server gets as they are
+    (e.g. REGISTRY_RESPONSE_CACHE_SIZE=0 to measure uncached answers)."""
+    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("REGISTRY_") and k not in BENCH_SETTINGS}
+
+
 def registry_server(database_url: str, port: int, workers: int) -> Server:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env = dict(os.environ)
     env.update(REGISTRY_DATABASE_URL=database_url, REGISTRY_HOST="127.0.0.1", REGISTRY_PORT=str(port),
                REGISTRY_WORKERS=str(workers), REGISTRY_INSTANCE_PATH=str(OUT_DIR / "instance"))
     script = Path(sys.executable).parent / "registry"
@@ -289,6 +299,7 @@ def write_report(path: Path, results: list[Result], context: dict, samples: dict
         f"{context['duration']} s per endpoint after a {context['warmup']} s warm-up; servers: gunicorn, "
         f"{context['workers']} sync workers each, on the same machine as the load generator.",
         f"Database: `{context['database']}` holding {context['counts']}.",
+        f"Registry settings from the environment: {context['settings'] or 'none (defaults)'}.",
         "",
         *table(results),
         "",
@@ -370,7 +381,8 @@ def main(argv=None) -> int:
         for server in servers.values():
             server.wait_ready()
         print(f"servers up: registry on :{servers['registry'].port}, bare on :{servers['bare'].port}; "
-              f"load: {generator_name}, {args.connections} connections, {args.duration:g} s per endpoint")
+              f"load: {generator_name}, {args.connections} connections, {args.duration:g} s per endpoint; "
+              f"registry settings from the environment: {passed_settings() or 'none'}")
         for endpoint in ENDPOINTS:
             port = servers[endpoint.server].port
             for path in endpoint.paths:
@@ -391,7 +403,8 @@ def main(argv=None) -> int:
     context = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpus": os.cpu_count(), "cpu": cpu_model(),
                "generator": generator_name, "connections": args.connections, "threads": args.threads,
                "duration": f"{args.duration:g}", "warmup": f"{args.warmup:g}", "workers": args.workers,
-               "database": generate.display_url(args.database_url), "counts": counts}
+               "database": generate.display_url(args.database_url), "counts": counts,
+               "settings": ", ".join(f"{k}={v}" for k, v in passed_settings().items())}
     print()
     print("\n".join(table(results)))
     print()
