@@ -39,7 +39,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from registry import migrations, models  # noqa: E402
 from registry.config import Settings  # noqa: E402
 from registry.services import Context  # noqa: E402
-from registry.services.records import write_record  # noqa: E402
+from registry.services.seed import SeedRecord as Record  # noqa: E402
+from registry.services.seed import write_seed_record  # noqa: E402
 
 SEED = 20_261_123
 ACTOR = "bench-generator"
@@ -197,14 +198,6 @@ NOTE_TITLES = [
     ("preservation_request", "Data preservation requests through the 24/7 point only"),
     ("suspension", "Postal service suspended: use the diplomatic channel"),
 ]
-
-
-@dataclass(frozen=True)
-class Record:
-    record_type: str
-    local_id: str
-    owner_network: str
-    body: dict
 
 
 @dataclass(frozen=True)
@@ -519,12 +512,7 @@ def write_all(ctx: Context, records: Iterator[Record], batch_size: int, total: i
     while batch := list(islice(records, batch_size)):
         with ctx.db.write() as session:
             for record in batch:
-                result = write_record(
-                    session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record.record_type,
-                    record_id=f"{ctx.settings.namespace}:{record.local_id}", owner_network=record.owner_network,
-                    body=record.body, actor=ACTOR,
-                )
-                written[(record.record_type, result.changed)] += 1
+                written[(record.record_type, write_seed_record(session, ctx, record, ACTOR))] += 1
         done += len(batch)
         elapsed = time.perf_counter() - started
         print(f"  {done:>7,}/{total:,} records  {elapsed:7.1f} s  {done / elapsed:6.0f} records/s", flush=True)

@@ -7,6 +7,7 @@ output schemas are these documents, not a second description in marshmallow.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def validator(reference: str) -> Draft202012Validator:
     """A validator for `reference`, e.g. "authority.json" or "authority.json#/$defs/body"."""
     return Draft202012Validator({"$ref": BASE_URI + reference}, registry=_registry(),
                                 format_checker=FormatChecker())
+
+
+@cache
+def common_pattern(name: str) -> re.Pattern:
+    """A string pattern of schemas/common.json (record_id, network_code...), for checks outside validation."""
+    return re.compile(documents()["common.json"]["$defs"][name]["pattern"])
 
 
 def body_errors(record_type: str, body: dict) -> list[dict]:

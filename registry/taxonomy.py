@@ -142,6 +142,9 @@ class Country:
     official_name: str | None
     names: dict[str, str]
 
+    def summary(self) -> dict:
+        return {"code": self.code, "name": self.name, "names": self.names}
+
     def as_dict(self) -> dict:
         out = {"code": self.code, "alpha_3": self.alpha_3, "numeric": self.numeric, "name": self.name,
                "names": self.names}

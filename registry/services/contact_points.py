@@ -12,7 +12,7 @@ from registry.errors import NotFound
 from registry.services import Context, Page, PageResult, filters, today
 from registry.services.queries import has_term, in_force, paginate
 from registry.services.records import get_row, represent
-from registry.visibility import POLICY, Tier
+from registry.visibility import Tier, can_see
 
 ROLES = ["contact_point", "alternate", "24_7", "secretariat_focal_point"]
 STATUSES = ["current", "upcoming", "past", "all"]
@@ -44,7 +44,7 @@ def _status_clause(status: str, on: date):
 
 def list_contact_points(ctx: Context, wanted: ContactPointFilters, page: Page, tier: Tier) -> PageResult:
     cp = models.ContactPoint
-    if POLICY["contact_point"][0] > tier:
+    if not can_see("contact_point", {}, tier):
         return PageResult([], 0, page)
     query = select(cp).where(cp.deleted.is_(False))
     if wanted.authority is not None:

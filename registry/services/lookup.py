@@ -81,8 +81,7 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         })
     return {
         "query": {
-            "country": {k: v for k, v in ctx.taxonomy.countries.get(country).as_dict().items()
-                        if k in ("code", "name", "names")},
+            "country": ctx.taxonomy.countries.get(country).summary(),
             "crime_type": crime,
             "request_type": request[0] if request else None,
             "network": network,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from registry import models
+from registry.contracts import common_pattern
 from registry.errors import UnknownValue
 from registry.services import Context
 from registry.services.records import get_row, represent
 from registry.taxonomy import NameResolver
 from registry.visibility import Tier
-
-NETWORK_CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 
 
 def list_networks(ctx: Context, tier: Tier) -> list[dict]:
@@ -26,7 +23,7 @@ def list_networks(ctx: Context, tier: Tier) -> list[dict]:
 def get_network(ctx: Context, code: str, tier: Tier) -> dict:
     with ctx.db.read() as session:
         row = None
-        if NETWORK_CODE.fullmatch(code.lower()):
+        if common_pattern("network_code").fullmatch(code.lower()):
             row = session.scalar(select(models.Network).where(models.Network.code == code.lower(),
                                                               models.Network.deleted.is_(False)))
         if row is None:

@@ -8,7 +8,6 @@ and federation all come through here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from registry import models
+from registry.contracts import common_pattern
 from registry.db import utcnow
 from registry.errors import InvalidRecord, NotFound, RegistryError
 from registry.services import validation
@@ -165,12 +165,10 @@ def data_version(ctx) -> int:
         return session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
 
 
-RECORD_ID = re.compile(r"[a-z][a-z0-9-]{0,62}:[a-z0-9][a-z0-9._-]{0,127}")
-
-
 def get_row(session: Session, record_type: str, record_id: str):
     # Checked before the query: no database is asked about a string that cannot be an id.
-    row = session.get(RECORD_TYPES[record_type].model, record_id) if RECORD_ID.fullmatch(record_id) else None
+    is_id = common_pattern("record_id").fullmatch(record_id)
+    row = session.get(RECORD_TYPES[record_type].model, record_id) if is_id else None
     if row is None or row.deleted:
         raise NotFound(f"no {record_type.replace('_', ' ')} {record_id!r}")
     return row

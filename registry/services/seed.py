@@ -83,17 +83,21 @@ def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
 def seed(ctx: Context) -> SeedReport:
     """Write the seed in one transaction; records already as seeded are left untouched."""
     report = SeedReport()
-    namespace = ctx.settings.namespace
-    records = read_seed(ctx.settings.seed_path, namespace)
+    records = read_seed(ctx.settings.seed_path, ctx.settings.namespace)
     with ctx.db.write() as session:
         for record in records:
-            result = write_record(
-                session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record.record_type,
-                record_id=f"{namespace}:{record.local_id}", owner_network=record.owner_network,
-                body=record.body, actor=ACTOR,
-            )
-            (report.written if result.changed else report.unchanged)[record.record_type] += 1
+            changed = write_seed_record(session, ctx, record)
+            (report.written if changed else report.unchanged)[record.record_type] += 1
     return report
+
+
+def write_seed_record(session, ctx: Context, record: SeedRecord, actor: str = ACTOR) -> bool:
+    """Write one seed record as this node's own, through the single write path; True if it changed."""
+    return write_record(
+        session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record.record_type,
+        record_id=f"{ctx.settings.namespace}:{record.local_id}", owner_network=record.owner_network,
+        body=record.body, actor=actor,
+    ).changed
 
 
 def _load(path: Path) -> dict:
