@@ -12,15 +12,16 @@ from registry.services import Context
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """config -> db -> api -> cli."""
+    """config -> db -> auth -> api."""
     settings = settings or Settings.from_env()
     Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.json.sort_keys = False
-    app.extensions["registry"] = Context.create(settings)
+    app.extensions["registry"] = ctx = Context.create(settings)
 
     from registry.api import init_api
+    from registry.auth.server import init_authorization_server
 
+    init_authorization_server(app, ctx)
     init_api(app)
     return app

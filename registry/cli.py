@@ -90,5 +90,137 @@ def show_config():
     click.echo()
 
 
+def _audit(method: str, route: str, record_id: str | None = None) -> None:
+    """CLI actions go to the audit log too, as client `cli:<user>`."""
+    import getpass
+
+    from registry.services import audit
+
+    audit.record(_ctx(), client_id=f"cli:{getpass.getuser()}"[:64], address=None, method=method, route=route,
+                 status=200, record_id=record_id)
+
+
+def _registry_errors(func):
+    """A domain error (unknown scope, no such client) is a usage error with its message, not a traceback."""
+    import functools
+
+    from registry.errors import RegistryError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RegistryError as exc:
+            raise click.ClickException(exc.detail) from None
+
+    return wrapper
+
+
+@cli.group()
+def clients():
+    """OAuth2 clients (secretariats, partner systems, peer nodes)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="A unique name, e.g. casc-secretariat.")
+@click.option("--scope", required=True, help='Space-separated scopes, e.g. "publish:casc directory:read".')
+@_registry_errors
+def clients_create(name, scope):
+    """Create a client and print its id and secret (the secret is shown only this once)."""
+    from registry.auth.clients import create_client
+
+    credentials = create_client(_ctx(), name, scope)
+    _audit("CLI", "clients create", credentials.client.client_id)
+    click.echo(f"client_id:     {credentials.client.client_id}")
+    click.echo(f"client_secret: {credentials.client_secret}")
+    click.echo(f"scope:         {credentials.client.scope}")
+    click.echo("Store the secret now: only its hash is kept.", err=True)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def clients_list(as_json):
+    """Every client: id, name, scopes, whether disabled."""
+    from registry.auth.clients import list_clients
+
+    found = list_clients(_ctx())
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], indent=2))
+        return
+    for c in found:
+        state = "disabled" if c.disabled else "enabled"
+        click.echo(f"{c.client_id}  {c.name:<28} {state:<8}  {c.scope}")
+
+
+@clients.command("disable")
+@click.argument("client")
+@_registry_errors
+def clients_disable(client):
+    """Refuse CLIENT's tokens from now on (by id or name), including tokens already issued."""
+    from registry.auth.clients import set_disabled
+
+    info = set_disabled(_ctx(), client, True)
+    _audit("CLI", "clients disable", info.client_id)
+    click.echo(f"disabled {info.client_id} ({info.name})")
+
+
+@clients.command("enable")
+@click.argument("client")
+@_registry_errors
+def clients_enable(client):
+    """Let a disabled CLIENT obtain tokens again."""
+    from registry.auth.clients import set_disabled
+
+    info = set_disabled(_ctx(), client, False)
+    _audit("CLI", "clients enable", info.client_id)
+    click.echo(f"enabled {info.client_id} ({info.name})")
+
+
+@clients.command("rotate-secret")
+@click.argument("client")
+@_registry_errors
+def clients_rotate_secret(client):
+    """Give CLIENT a new secret; the old one and its tokens stop working at once."""
+    from registry.auth.clients import rotate_secret
+
+    credentials = rotate_secret(_ctx(), client)
+    _audit("CLI", "clients rotate-secret", credentials.client.client_id)
+    click.echo(f"client_id:     {credentials.client.client_id}")
+    click.echo(f"client_secret: {credentials.client_secret}")
+
+
+@cli.group()
+def keys():
+    """The key that signs access tokens."""
+
+
+@keys.command("rotate")
+def keys_rotate():
+    """Sign new tokens with a new key; the old key verifies until its tokens expire."""
+    retired, current = _ctx().token_keys.rotate()
+    _audit("CLI", "keys rotate")
+    click.echo(f"current key {current}" + (f"; {retired} retired" if retired else ""))
+
+
+@cli.command("audit")
+@click.option("--client", help="Only entries of this client id.")
+@click.option("--record", help="Only entries about this record id.")
+@click.option("--outcome", type=click.Choice(["accepted", "refused"]), help="Only accepted or refused requests.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Newest entries shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+def audit_log(client, record, outcome, limit, as_json):
+    """The audit log, newest first: every write and refused write attempt."""
+    from registry.services import Page, audit
+
+    wanted = audit.AuditFilters(client=client, record=record, outcome=outcome)
+    for entry in audit.list_entries(_ctx(), wanted, Page(1, limit)).items:
+        if as_json:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+        else:
+            click.echo(f"{entry['at']}  {entry['status']}  {entry['method']:<6} {entry['route']}  "
+                       f"client={entry['client_id'] or '-'} addr={entry['address'] or '-'}"
+                       + (f"  {entry['detail']}" if entry["detail"] else ""))
+
+
 def main() -> None:
     cli(prog_name="registry")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import parse_many
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,6 +53,36 @@ class Settings:
         "Answers each worker process keeps in its cache of GET responses (0 turns the cache off). "
         "Entries are keyed by the data version, so a write is visible at once.",
     )
+    public_url: str = _setting(
+        "REGISTRY_PUBLIC_URL", "",
+        "The URL clients reach this node at, without a trailing slash: the `iss` and `aud` of its access "
+        "tokens. Default: `http://HOST:PORT`.",
+    )
+    access_token_ttl: int = _setting(
+        "REGISTRY_ACCESS_TOKEN_TTL", 600, "Lifetime of access tokens in seconds (at most 900)."
+    )
+    token_leeway: int = _setting(
+        "REGISTRY_TOKEN_LEEWAY", 30, "Clock skew in seconds tolerated on a token's `exp`, `nbf` and `iat`."
+    )
+    max_body_bytes: int = _setting(
+        "REGISTRY_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted; a larger one gets 413."
+    )
+    rate_limit_client: str = _setting(
+        "REGISTRY_RATE_LIMIT_CLIENT", "1200/minute",
+        "Requests an authenticated client may make (flask-limiter notation, `;` between limits).",
+    )
+    rate_limit_address: str = _setting(
+        "REGISTRY_RATE_LIMIT_ADDRESS", "600/minute", "Requests an anonymous caller may make per IP address."
+    )
+    rate_limit_token: str = _setting(
+        "REGISTRY_RATE_LIMIT_TOKEN", "30/minute",
+        "Requests to the OAuth endpoints (token, revocation, introspection) per IP address.",
+    )
+    rate_limit_storage_url: str = _setting(
+        "REGISTRY_RATE_LIMIT_STORAGE_URL", "memory://",
+        "Where rate-limit counters live. `memory://` counts per worker process; `redis://host:6379` "
+        "shares them between processes and hosts.",
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder holding the taxonomies and the demonstration directory.",
@@ -82,8 +114,25 @@ class Settings:
             raise ConfigError(f"REGISTRY_NAMESPACE {namespace!r}: use lowercase letters, digits and '-'")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ConfigError("REGISTRY_DEFAULT_PAGE_SIZE must be between 1 and REGISTRY_MAX_PAGE_SIZE")
+        if not 1 <= self.access_token_ttl <= 900:
+            raise ConfigError("REGISTRY_ACCESS_TOKEN_TTL must be between 1 and 900 seconds")
+        if not 0 <= self.token_leeway <= 120:
+            raise ConfigError("REGISTRY_TOKEN_LEEWAY must be between 0 and 120 seconds")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("REGISTRY_MAX_BODY_BYTES must be at least 1024")
+        for env, value in (("REGISTRY_RATE_LIMIT_CLIENT", self.rate_limit_client),
+                           ("REGISTRY_RATE_LIMIT_ADDRESS", self.rate_limit_address),
+                           ("REGISTRY_RATE_LIMIT_TOKEN", self.rate_limit_token)):
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigError(f"{env} {value!r}: use a rate such as '600/minute' or '10/second;500/hour'") \
+                    from None
+        public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", public_url):
+            raise ConfigError(f"REGISTRY_PUBLIC_URL {public_url!r}: give an http(s) URL")
         database_url = self.database_url or f"sqlite:///{Path(self.instance_path) / 'registry.sqlite3'}"
-        return dataclasses.replace(self, namespace=namespace, database_url=database_url)
+        return dataclasses.replace(self, namespace=namespace, database_url=database_url, public_url=public_url)
 
     @classmethod
     def documented(cls) -> list[tuple[str, str]]:

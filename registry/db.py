@@ -46,6 +46,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as every timestamp in the API is written."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

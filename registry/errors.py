@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Every problem's `type` is this URI plus a slug of the error ("invalid-record", "oauth-invalid-scope").
+PROBLEM_TYPE_BASE = "https://contact-point-registry.example.org/problems/"
+
 
 class RegistryError(Exception):
     status = 400
@@ -11,6 +14,16 @@ class RegistryError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+
+
+class MalformedBody(RegistryError):
+    status = 400
+    title = "Malformed body"
+
+
+class UnsupportedMediaType(RegistryError):
+    status = 415
+    title = "Unsupported media type"
 
 
 class NotFound(RegistryError):
@@ -52,3 +65,58 @@ class UnknownValue(RegistryError):
             f"{parameter}: {value!r} is not a known {kind}.{hint}",
             errors=[{"parameter": parameter, "value": value, "suggestions": suggestions}],
         )
+
+
+class Unauthenticated(RegistryError):
+    """No valid access token where one is needed; answered with `WWW-Authenticate: Bearer`."""
+
+    status = 401
+    title = "Authentication required"
+
+    def __init__(self, detail: str, *, error: str | None = None):
+        # `error` is the RFC 6750 code for a token that was sent but is not valid.
+        super().__init__(detail)
+        self.error = error
+
+
+class Forbidden(RegistryError):
+    """A valid token without the scope an action needs (RFC 6750 `insufficient_scope`)."""
+
+    status = 403
+    title = "Insufficient scope"
+
+    def __init__(self, detail: str, *, scope: str):
+        super().__init__(detail, scope=scope)
+        self.scope = scope
+
+
+class Conflict(RegistryError):
+    status = 409
+    title = "Conflict"
+
+
+class ForeignRecord(Conflict):
+    """A write to a copy of a record whose origin is another node."""
+
+    title = "Record of another origin"
+
+    def __init__(self, record_id: str, origin: str):
+        super().__init__(f"{record_id} is published by the node {origin!r}; this node holds a read-only copy. "
+                         f"Publish the change at {origin!r}.", origin=origin)
+
+
+class Gone(RegistryError):
+    """A deleted record: its tombstone tells when and by whom."""
+
+    status = 410
+    title = "Deleted"
+
+
+class PreconditionFailed(RegistryError):
+    status = 412
+    title = "Precondition failed"
+
+
+class PreconditionRequired(RegistryError):
+    status = 428
+    title = "Precondition required"

@@ -19,10 +19,6 @@ class Tier(enum.IntEnum):
         return cls[name.upper()]
 
 
-# Until callers authenticate (the publishing issue), every caller gets the partner tier: contact
-# points and partner notes are served, names and direct lines of persons never are.
-ANONYMOUS_TIER = Tier.PARTNER
-
 # record type -> (tier needed to see the record at all, {field: tier needed to see the field}).
 # A record-level tier of None means the record carries its own `visibility` field.
 POLICY: dict[str, tuple[Tier | None, dict[str, Tier]]] = {

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from registry import create_app, migrations
+from registry.auth.clients import create_client
 from registry.config import Settings
 from registry.services import Context
 from registry.services.seed import seed
@@ -72,8 +73,49 @@ def app(seeded_settings):
     return create_app(seeded_settings)
 
 
+def issue_token(app, scope: str) -> str:
+    """An access token from the app's own token endpoint, for a new client holding `scope`."""
+    ctx = app.extensions["registry"]
+    credentials = create_client(ctx, f"test-{uuid.uuid4().hex[:10]}", scope)
+    response = app.test_client().post("/oauth/token", data={"grant_type": "client_credentials"},
+                                      auth=(credentials.client.client_id, credentials.client_secret))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["access_token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def tokens(app):
+    """Tokens of the seeded app by scope, made on first use."""
+    made: dict[str, str] = {}
+
+    def token(scope: str) -> str:
+        if scope not in made:
+            made[scope] = issue_token(app, scope)
+        return made[scope]
+
+    return token
+
+
+def client_with(app, token: str | None):
+    """A test client that sends `token` with every request (anonymous for None)."""
+    client = app.test_client()
+    if token:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 @pytest.fixture
-def client(app):
+def client(app, tokens):
+    """A partner system's client: directory:read."""
+    return client_with(app, tokens("directory:read"))
+
+
+@pytest.fixture
+def anonymous(app):
     return app.test_client()
 
 

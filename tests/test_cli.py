@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
 
@@ -73,7 +74,7 @@ def test_served_lookup_with_a_cyrillic_country(node):
     answer = json.loads(body)
     first = answer["results"][0]
     assert first["authority"]["names"]["en"] == "Prosecutor General's Office of the Kyrgyz Republic"
-    assert first["contact_points"] and all("person" not in cp for cp in first["contact_points"])
+    assert first["contact_points"] == [], "contact points are served from the partner tier up"
     assert any(n["id"] == "local:note-kg-tip-urgent" for n in first["emergency_notes"])
 
 
@@ -92,3 +93,63 @@ def test_bad_setting_is_a_usage_error(node):
     result = subprocess.run([REGISTRY, "config"], env=node["env"] | {"REGISTRY_NODE_ID": "Not Valid"},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "REGISTRY_NODE_ID" in result.stderr
+
+
+def created(output: str) -> tuple[str, str]:
+    fields = dict(line.split(":", 1) for line in output.splitlines() if ":" in line)
+    return fields["client_id"].strip(), fields["client_secret"].strip()
+
+
+def test_a_secretariat_publishes_through_a_served_node(node):
+    """The issue's acceptance walk, against gunicorn: CLI client, token, create, lookup, 403, 428, history."""
+    base = f"http://127.0.0.1:{node['port']}"
+    casc = created(run(node["env"], "clients", "create", "--name", "casc-secretariat", "--scope", "publish:casc"))
+    wacap = created(run(node["env"], "clients", "create", "--name", "wacap-secretariat", "--scope", "publish:wacap"))
+    reader = created(run(node["env"], "clients", "create", "--name", "case-system", "--scope",
+                         "directory:read directory:restricted"))
+    assert "casc-secretariat" in run(node["env"], "clients", "list")
+
+    def token(credentials, **form):
+        response = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials", **form},
+                                 auth=credentials, timeout=10)
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    casc_token, wacap_token, reader_token = token(casc), token(wacap), token(reader)
+    authority = {"owner_network": "casc", "names": {"en": "Demo Anti-Corruption Agency of Kyrgyzstan"},
+                 "kind": "anti_corruption_body", "country": "KG", "competences": ["corruption"],
+                 "request_types": ["mla"], "languages": ["ru", "en"], "status": "active",
+                 "channels": [{"kind": "email", "value": "demo-agency@example.org", "visibility": "public"}]}
+    response = requests.post(f"{base}/api/v1/authorities", json=authority, headers=casc_token, timeout=10)
+    assert response.status_code == 201, response.text
+    record_id, etag = response.json()["id"], response.headers["ETag"]
+    lookup = requests.get(f"{base}/api/v1/lookup", params={"country": "KG", "crime_type": "corruption"}, timeout=10)
+    assert record_id in [r["authority"]["id"] for r in lookup.json()["results"]]
+
+    item = f"{base}/api/v1/authorities/{record_id}"
+    refused = requests.patch(item, json={"acronym": "DACA"}, headers=wacap_token | {"If-Match": etag}, timeout=10)
+    assert refused.status_code == 403 and refused.json()["scope"] == "publish:casc"
+    assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+    assert requests.patch(item, json={"acronym": "DACA"}, headers=casc_token, timeout=10).status_code == 428
+    updated = requests.patch(item, json={"acronym": "DACA"}, headers=casc_token | {"If-Match": etag}, timeout=10)
+    assert updated.status_code == 200 and updated.json()["version"] == 2
+    history = requests.get(f"{item}/history", timeout=10).json()
+    assert [(h["version"], h["actor"]) for h in history] == [(1, casc[0]), (2, casc[0])]
+    assert history[1]["changed"] == ["acronym"]
+
+    anonymous = requests.get(f"{base}/api/v1/lookup", params={"country": "KG"}, timeout=10).text
+    restricted = requests.get(f"{base}/api/v1/lookup", params={"country": "KG"}, headers=reader_token, timeout=10)
+    assert "Ибраимов" not in anonymous and "a.ibraimov.demo@example.org" not in anonymous
+    assert "Ибраимов" in restricted.text and "a.ibraimov.demo@example.org" in restricted.text
+
+    audit = [json.loads(line) for line in run(node["env"], "audit", "--client", casc[0], "--json").splitlines()]
+    assert [(e["method"], e["status"]) for e in audit] == [("PATCH", 200), ("PATCH", 428), ("POST", 201),
+                                                           ("POST", 200)], "newest first, the token request last"
+    refusals = run(node["env"], "audit", "--client", wacap[0], "--outcome", "refused")
+    assert "403" in refusals and "publish:casc" in refusals
+
+    # A key rotation from the CLI: running workers sign with the new key, old tokens still verify.
+    assert "retired" in run(node["env"], "keys", "rotate")
+    assert requests.get(item, headers=casc_token, timeout=10).status_code == 200
+    jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
+    assert len(jwks["keys"]) == 2

@@ -30,10 +30,23 @@ def test_openapi_is_valid_and_documents_errors(tmp_path):
     spec = app.extensions["registry_api"].spec.to_dict()
     validate(spec)
     for path, operations in spec["paths"].items():
-        responses = operations["get"]["responses"]
-        assert {"200", "400", "default"} <= set(responses), path
-        if "{" in path:
-            assert "404" in responses, path
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            responses = set(operation["responses"])
+            where = f"{method.upper()} {path}"
+            assert any(code.startswith("2") for code in responses), where
+            if not path.startswith("/api/v1/"):
+                continue  # OAuth and discovery endpoints: RFC 6749 errors, documented per endpoint
+            assert "default" in responses, where
+            if method == "get":
+                assert "400" in responses, where
+            if "{" in path:
+                assert "404" in responses, where
+            if method != "get":
+                assert {"401", "403"} <= responses, where
+            if method in ("put", "patch", "delete") and "/admin/" not in path:
+                assert {"412", "428", "409"} <= responses, where
 
 
 def test_every_setting_is_in_the_readme():

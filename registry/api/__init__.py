@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, current_app
 from flask_smorest import Api
 
 from registry import contracts
 from registry.api import problems
+from registry.auth.protection import current_caller, init_protection
 from registry.errors import RegistryError
+from registry.permissions import SCOPES, Caller, require
 from registry.services import Context
-from registry.visibility import ANONYMOUS_TIER, Tier
+from registry.visibility import Tier
 
 API_VERSION = "1.0.0"
 
@@ -31,8 +35,29 @@ def context() -> Context:
     return context_of(current_app)
 
 
+def caller() -> Caller:
+    """Who makes this request (anonymous unless a valid bearer token came with it)."""
+    return current_caller()
+
+
 def caller_tier() -> Tier:
-    return ANONYMOUS_TIER
+    return current_caller().tier
+
+
+def requires(action: str):
+    """Check registry.permissions before anything else of the route runs (parsing included).
+
+    For administration routes, whose services serve the CLI too and so take no caller."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            require(current_caller(), action)
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def init_api(app: Flask) -> Api:
@@ -52,15 +77,39 @@ def init_api(app: Flask) -> Api:
     api = RegistryApi(app)
     for name, schema in contracts.openapi_components().items():
         api.spec.components.schema(name, schema)
+    api.spec.components.security_scheme("oauth2", security_scheme())
     app.register_error_handler(RegistryError, problems.from_registry_error)
     app.extensions["registry_api"] = api
 
-    from registry.api import authorities, contact_points, emergency_notes, lookup, networks, reference
-
-    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup):
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
-
+    # Hooks run in the order they are registered: who is calling, then rate limits (which depend on
+    # who), then the audit trail and the cache (whose keys depend on the caller's tier).
+    from registry.api import (
+        admin,
+        audit,
+        authorities,
+        contact_points,
+        emergency_notes,
+        lookup,
+        networks,
+        oauth,
+        reference,
+    )
     from registry.api.cache import init_cache
+    from registry.api.limits import init_limits
 
-    init_cache(app, context_of(app).settings.response_cache_size)
+    settings = context_of(app).settings
+    init_protection(app, context_of(app))
+    init_limits(app, settings, oauth.blp)
+    audit.init_audit_trail(app)
+    init_cache(app, settings.response_cache_size)
+
+    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, admin, audit):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    api.register_blueprint(oauth.blp)
     return api
+
+
+def security_scheme() -> dict:
+    return {"type": "oauth2", "description": "Client credentials; see /.well-known/oauth-authorization-server. "
+            "Without a token, a request is served the public tier.",
+            "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": dict(SCOPES)}}}

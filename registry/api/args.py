@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
-from flask import current_app
+import orjson
+from flask import current_app, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from registry.errors import InvalidParameter
+from registry.errors import InvalidParameter, MalformedBody, UnsupportedMediaType
 from registry.services import Page
 
 
@@ -38,6 +41,34 @@ def page_of(args: dict) -> Page:
     if size > settings.max_page_size:
         raise InvalidParameter("page_size", f"at most {settings.max_page_size}")
     return Page(number=args.pop("page", 1), size=size)
+
+
+ETAG_VERSION = re.compile(r"(\d{1,18})-[0-9a-f]+")
+
+
+def if_match_version() -> int | None:
+    """The record version named by If-Match (None when the header is absent).
+
+    A tag that is not one of ours, or a weak or `*` tag, names version 0, which never matches:
+    a write must name the exact version it was based on."""
+    if "If-Match" not in request.headers:
+        return None
+    for tag in request.if_match.as_set():
+        if match := ETAG_VERSION.fullmatch(tag):
+            return int(match.group(1))
+    return 0
+
+
+def request_json():
+    """The request body as JSON: 415 for another media type, 400 for malformed JSON."""
+    mimetype = request.mimetype
+    if mimetype not in ("application/json", "application/merge-patch+json"):
+        raise UnsupportedMediaType("Send the body as application/json (or application/merge-patch+json "
+                                   f"for PATCH), not {mimetype or 'without a Content-Type'}.")
+    try:
+        return orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        raise MalformedBody(f"The body is not valid JSON: {exc}.") from None
 
 
 def _printable(value: str) -> None:

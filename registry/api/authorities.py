@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from registry.api import caller_tier, context
+from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
-from registry.api.responses import json_response, page_response
+from registry.api.publishing import add_publishing_routes
+from registry.api.responses import page_response, record_response
 from registry.services import authorities
 
 blp = RegistryBlueprint("authorities", __name__, description="Competent authorities.")
@@ -37,6 +38,11 @@ def list_authorities(args):
 @blp.response(200, AUTHORITY, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
 def get_authority(_args, authority_id):
     """One authority."""
-    return json_response(authorities.get_authority(context(), authority_id, caller_tier()))
+    return record_response(authorities.get_authority(context(), authority_id, caller()))
+
+
+add_publishing_routes(blp, collection="authorities", record_type="authority", component="Authority",
+                      id_param="authority_id")

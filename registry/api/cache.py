@@ -13,7 +13,7 @@ from datetime import date
 from cachetools import LRUCache
 from flask import Flask, Response, request
 
-from registry.api import caller_tier, context
+from registry.api import caller, context
 from registry.services.records import data_version
 
 
@@ -24,7 +24,7 @@ def init_cache(app: Flask, size: int) -> None:
 
     def key():
         version = data_version(context())
-        return (request.full_path, caller_tier(), version, date.today())
+        return (request.full_path, caller().cache_key, version, date.today())
 
     @app.before_request
     def answer_from_cache():

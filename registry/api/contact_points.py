@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from registry.api import caller_tier, context
+from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
-from registry.api.responses import json_response, page_response
+from registry.api.publishing import add_publishing_routes
+from registry.api.responses import page_response, record_response
 from registry.services import contact_points
 
 blp = RegistryBlueprint("contact_points", __name__, description="Contact points: persons and functional posts.")
@@ -40,6 +41,11 @@ def list_contact_points(args):
 @blp.response(200, CONTACT_POINT, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
 def get_contact_point(_args, contact_point_id):
     """One contact point."""
-    return json_response(contact_points.get_contact_point(context(), contact_point_id, caller_tier()))
+    return record_response(contact_points.get_contact_point(context(), contact_point_id, caller()))
+
+
+add_publishing_routes(blp, collection="contact-points", record_type="contact_point", component="ContactPoint",
+                      id_param="contact_point_id")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from registry.api import caller_tier, context
+from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
-from registry.api.responses import json_response, page_response
+from registry.api.publishing import add_publishing_routes
+from registry.api.responses import page_response, record_response
 from registry.services import emergency_notes
 
 blp = RegistryBlueprint("emergency_notes", __name__,
@@ -40,6 +41,11 @@ def list_notes(args):
 @blp.response(200, NOTE, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
 def get_note(_args, note_id):
     """One note."""
-    return json_response(emergency_notes.get_note(context(), note_id, caller_tier()))
+    return record_response(emergency_notes.get_note(context(), note_id, caller()))
+
+
+add_publishing_routes(blp, collection="emergency-notes", record_type="emergency_note", component="EmergencyNote",
+                      id_param="note_id")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from registry.api import caller_tier, context
-from registry.api.args import NoArgs, RegistryBlueprint
-from registry.api.responses import json_response
-from registry.services import networks
+from registry.api import caller, caller_tier, context
+from registry.api.args import NoArgs, RegistryBlueprint, if_match_version, request_json
+from registry.api.publishing import IF_MATCH, ITEM_ERRORS, WRITE_ERRORS, add_history_route, write_errors
+from registry.api.responses import json_response, record_response
+from registry.services import networks, publishing
 
 blp = RegistryBlueprint("networks", __name__, description="Cooperation networks and their member authorities.")
 
 NETWORK = {"$ref": "#/components/schemas/Network"}
-
 
 
 @blp.route("/networks")
@@ -27,6 +27,40 @@ def list_networks(_args):
 @blp.response(200, NETWORK, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
 def get_network(_args, code):
     """One network by code ("globe") or record id."""
-    return json_response(networks.get_network(context(), code, caller_tier()))
+    return record_response(networks.get_network(context(), code, caller()))
+
+
+MEMBER_INPUT = {
+    "type": "object",
+    "properties": {"role": {"enum": ["member", "observer", "associate"]},
+                   "since": {"$ref": "#/components/schemas/Common/$defs/date"}},
+    "required": ["role"],
+    "additionalProperties": False,
+}
+
+
+@blp.route("/networks/<code>/members/<authority_id>", methods=["PUT"])
+@blp.doc(summary="Add or change a member", parameters=[IF_MATCH], description=(
+    "Adds the authority to the network's member list, or changes its role or date: a new version of "
+    "the network record. Needs publish:<code> and If-Match with the network's ETag."),
+    requestBody={"required": True, "content": {"application/json": {"schema": MEMBER_INPUT}}})
+@blp.response(200, NETWORK, content_type="application/json", description="The network's new version")
+@write_errors(blp, WRITE_ERRORS + ITEM_ERRORS)
+def put_member(code, authority_id):
+    result = publishing.put_member(context(), caller(), code, authority_id, request_json(), if_match_version())
+    return record_response(result)
+
+
+@blp.route("/networks/<code>/members/<authority_id>", methods=["DELETE"])
+@blp.doc(summary="Remove a member", parameters=[IF_MATCH], description=(
+    "Removes the authority from the network's member list (a new version of the network record)."))
+@blp.response(200, NETWORK, content_type="application/json", description="The network's new version")
+@write_errors(blp, WRITE_ERRORS + ITEM_ERRORS)
+def delete_member(code, authority_id):
+    return record_response(publishing.delete_member(context(), caller(), code, authority_id, if_match_version()))
+
+
+add_history_route(blp, item="/networks/<code>", record_type="network", id_param="code")

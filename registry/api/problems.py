@@ -6,9 +6,9 @@ import orjson
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
-from registry.errors import RegistryError
+from registry.auth.protection import www_authenticate
+from registry.errors import PROBLEM_TYPE_BASE, Forbidden, RegistryError, Unauthenticated
 
-PROBLEM_TYPE_BASE = "https://contact-point-registry.example.org/problems/"
 CONTENT_TYPE = "application/problem+json"
 
 
@@ -23,7 +23,11 @@ def problem(status: int, title: str, detail: str | None = None, *, type_: str = 
 
 def from_registry_error(error: RegistryError) -> Response:
     slug = "-".join(_words(type(error).__name__))
-    return problem(error.status, error.title, error.detail, type_=PROBLEM_TYPE_BASE + slug, **error.extensions)
+    headers = {}
+    if isinstance(error, Unauthenticated | Forbidden):
+        headers["WWW-Authenticate"] = www_authenticate(error, realm="registry")
+    return problem(error.status, error.title, error.detail, type_=PROBLEM_TYPE_BASE + slug, headers=headers,
+                   **error.extensions)
 
 
 def from_http_exception(error: HTTPException) -> Response:
@@ -48,7 +52,7 @@ def _invalid_arguments(messages: dict, headers) -> Response:
             if isinstance(field_messages, dict):
                 field_messages = [str(m) for m in field_messages.values()]
             for message in field_messages:
-                if message == "Unknown field.":
+                if message == "Unknown field." and location != "json":
                     unknown.append(name)
                 else:
                     errors.append({"parameter": name, "message": str(message), "in": location})

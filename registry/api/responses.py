@@ -19,6 +19,19 @@ def json_response(data, status: int = 200, headers=None) -> Response:
     return response.make_conditional(request)
 
 
+def record_response(record: dict, status: int = 200) -> Response:
+    """One record. Its ETag starts with the version, which is what If-Match on a write is checked
+    against; the hash after it tells representations of one version (per tier) apart."""
+    body = orjson.dumps(record)
+    response = Response(body, status=status, mimetype="application/json")
+    response.set_etag(f"{record['version']}-{hashlib.blake2b(body, digest_size=8).hexdigest()}")
+    if status == 201:
+        response.headers["Location"] = request.base_url.rstrip("/") + "/" + record["id"]
+    # Writes are audited with the record they touched (known only now for a POST).
+    request.environ["registry.record_id"] = record["id"]
+    return response.make_conditional(request) if request.method in ("GET", "HEAD") else response
+
+
 def page_response(result: PageResult) -> Response:
     """The page's items as a JSON array; the total and neighbouring pages in headers (RFC 8288)."""
     page = result.page

@@ -1,5 +1,6 @@
 """ORM classes only; behaviour lives in registry.services."""
 
+from registry.models.auth import AuditEntry, Client, RevokedToken
 from registry.models.change_log import ChangeLogEntry, OriginSequence
 from registry.models.records import (
     Authority,
@@ -11,6 +12,9 @@ from registry.models.records import (
 )
 
 __all__ = [
+    "AuditEntry",
+    "Client",
+    "RevokedToken",
     "Authority",
     "ChangeLogEntry",
     "ContactPoint",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+from registry.auth.keys import KeyStore
 from registry.config import Settings
 from registry.db import Database
 from registry.taxonomy import Taxonomy, load_taxonomy
@@ -15,10 +17,14 @@ class Context:
     settings: Settings
     db: Database
     taxonomy: Taxonomy
+    # Access tokens are signed with ES256; a retired key verifies until its last token expires.
+    token_keys: KeyStore
 
     @classmethod
     def create(cls, settings: Settings) -> Context:
-        return cls(settings, Database(settings.database_url), load_taxonomy(settings.seed_path))
+        token_keys = KeyStore(Path(settings.instance_path) / "keys" / "access-tokens.json", "ES256",
+                              grace=settings.access_token_ttl + settings.token_leeway)
+        return cls(settings, Database(settings.database_url), load_taxonomy(settings.seed_path), token_keys)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from registry import models
+from registry.permissions import Caller
 from registry.services import Context, Page, PageResult, filters
 from registry.services.queries import has_term, member_of, paginate
-from registry.services.records import get_row, represent
+from registry.services.records import read_record, represent
 from registry.visibility import Tier
 
 KINDS = ["prosecution_service", "central_authority", "anti_corruption_body", "law_enforcement", "fiu",
@@ -46,6 +47,6 @@ def list_authorities(ctx: Context, wanted: AuthorityFilters, page: Page, tier: T
         return paginate(session, query, page, lambda row: represent("authority", row, tier))
 
 
-def get_authority(ctx: Context, authority_id: str, tier: Tier) -> dict:
+def get_authority(ctx: Context, authority_id: str, caller: Caller) -> dict:
     with ctx.db.read() as session:
-        return represent("authority", get_row(session, "authority", authority_id), tier)
+        return read_record(session, "authority", authority_id, caller)

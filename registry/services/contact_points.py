@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import and_, select
 
 from registry import models
-from registry.errors import NotFound
+from registry.permissions import Caller
 from registry.services import Context, Page, PageResult, filters, today
 from registry.services.queries import has_term, in_force, paginate
-from registry.services.records import get_row, represent
+from registry.services.records import read_record, represent
 from registry.visibility import Tier, can_see
 
 ROLES = ["contact_point", "alternate", "24_7", "secretariat_focal_point"]
@@ -70,9 +70,6 @@ def list_contact_points(ctx: Context, wanted: ContactPointFilters, page: Page, t
         return paginate(session, query, page, lambda row: represent("contact_point", row, tier))
 
 
-def get_contact_point(ctx: Context, contact_point_id: str, tier: Tier) -> dict:
+def get_contact_point(ctx: Context, contact_point_id: str, caller: Caller) -> dict:
     with ctx.db.read() as session:
-        record = represent("contact_point", get_row(session, "contact_point", contact_point_id), tier)
-    if record is None:
-        raise NotFound(f"no contact point {contact_point_id!r}")
-    return record
+        return read_record(session, "contact_point", contact_point_id, caller)

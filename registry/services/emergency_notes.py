@@ -8,10 +8,10 @@ from datetime import date
 from sqlalchemy import not_, or_, select
 
 from registry import models
-from registry.errors import NotFound
+from registry.permissions import Caller
 from registry.services import Context, Page, PageResult, filters, today
 from registry.services.queries import has_facet, has_term, in_force, paginate
-from registry.services.records import get_row, represent
+from registry.services.records import read_record, represent
 from registry.visibility import Tier, visible_tiers
 
 
@@ -63,9 +63,6 @@ def list_notes(ctx: Context, wanted: NoteFilters, page: Page, tier: Tier) -> Pag
         return paginate(session, query, page, lambda row: represent("emergency_note", row, tier))
 
 
-def get_note(ctx: Context, note_id: str, tier: Tier) -> dict:
+def get_note(ctx: Context, note_id: str, caller: Caller) -> dict:
     with ctx.db.read() as session:
-        record = represent("emergency_note", get_row(session, "emergency_note", note_id), tier)
-    if record is None:
-        raise NotFound(f"no emergency note {note_id!r}")
-    return record
+        return read_record(session, "emergency_note", note_id, caller)

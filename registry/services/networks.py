@@ -7,8 +7,9 @@ from sqlalchemy import select
 from registry import models
 from registry.contracts import common_pattern
 from registry.errors import UnknownValue
+from registry.permissions import Caller
 from registry.services import Context
-from registry.services.records import get_row, represent
+from registry.services.records import read_record, represent
 from registry.taxonomy import NameResolver
 from registry.visibility import Tier
 
@@ -20,15 +21,18 @@ def list_networks(ctx: Context, tier: Tier) -> list[dict]:
         return [represent("network", row, tier) for row in rows]
 
 
-def get_network(ctx: Context, code: str, tier: Tier) -> dict:
+def network_id(session, code: str) -> str:
+    """The record id of a network given by code (or by record id)."""
+    if common_pattern("network_code").fullmatch(code.lower()):
+        found = session.scalar(select(models.Network.id).where(models.Network.code == code.lower()))
+        if found is not None:
+            return found
+    return code
+
+
+def get_network(ctx: Context, code: str, caller: Caller) -> dict:
     with ctx.db.read() as session:
-        row = None
-        if common_pattern("network_code").fullmatch(code.lower()):
-            row = session.scalar(select(models.Network).where(models.Network.code == code.lower(),
-                                                              models.Network.deleted.is_(False)))
-        if row is None:
-            row = get_row(session, "network", code)  # also addressable by record id
-        return represent("network", row, tier)
+        return read_record(session, "network", network_id(session, code), caller)
 
 
 def resolve_network(ctx: Context, value: str, parameter: str = "network") -> str:

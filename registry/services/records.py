@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.contracts import common_pattern
-from registry.db import utcnow
-from registry.errors import InvalidRecord, NotFound, RegistryError
+from registry.db import iso, utcnow
+from registry.errors import Conflict, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
+from registry.permissions import Caller
 from registry.services import validation
 from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
-from registry.visibility import Tier, redact
+from registry.visibility import Tier, can_see, redact
 
 
-class IdConflict(RegistryError):
-    status = 409
+class IdConflict(Conflict):
     title = "Id in use"
 
 
@@ -47,15 +47,18 @@ def write_record(
     body: dict | None,
     actor: str,
     now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> WriteResult:
     """Create, update or (with `body=None`) tombstone one record of `origin`.
 
     A write that would change nothing (same body, same owner, not deleted) is skipped: no new
     version, no change-log row. That makes seeding and retried writes idempotent.
+    `expected_version`, when given, must be the stored version (checked under the origin's lock,
+    so two writers holding the same version cannot both succeed).
     """
     kind = RECORD_TYPES[record_type]
     deleted = body is None
-    counter = _lock_origin(session, origin)
+    counter = lock_origin(session, origin)
     _refuse_id_of_another_type(session, record_type, record_id)
     if not deleted:
         errors = validation.body_errors(session, taxonomy, record_type, body)
@@ -65,9 +68,14 @@ def write_record(
     row = session.get(kind.model, record_id)
     if row is None and deleted:
         raise NotFound(f"no {record_type} {record_id!r}")
+    if expected_version is not None and (row is None or row.version != expected_version):
+        current = "does not exist" if row is None else f"is at version {row.version}"
+        raise PreconditionFailed(f"{record_id} {current}, not {expected_version}: someone changed it since "
+                                 "you read it. Read it again, reapply your change, and send the new ETag.",
+                                 current_version=None if row is None else row.version)
     if row is not None:
         if row.origin != origin:
-            raise RegistryError(f"{record_id} belongs to origin {row.origin!r}; publish it there")
+            raise ForeignRecord(record_id, row.origin)
         unchanged = row.deleted if deleted else (not row.deleted and row.body == body
                                                  and row.owner_network == owner_network)
         if unchanged:
@@ -97,7 +105,7 @@ def write_record(
     return WriteResult(row, changed=True)
 
 
-def _lock_origin(session: Session, origin: str) -> models.OriginSequence:
+def lock_origin(session: Session, origin: str) -> models.OriginSequence:
     """Lock the origin's counter row for the rest of the transaction (created on first use).
 
     On SQLite the write transaction already holds the database's write lock (BEGIN IMMEDIATE);
@@ -150,7 +158,7 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
         "origin": row.origin,
         "owner_network": row.owner_network,
         "version": row.version,
-        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": iso(row.updated_at),
         "deleted": row.deleted,
     }
     if row.deleted:
@@ -165,10 +173,36 @@ def data_version(ctx) -> int:
         return session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
 
 
-def get_row(session: Session, record_type: str, record_id: str):
+def find_row(session: Session, record_type: str, record_id: str):
+    """The stored row, live or tombstone; NotFound when the id was never used for this type."""
     # Checked before the query: no database is asked about a string that cannot be an id.
     is_id = common_pattern("record_id").fullmatch(record_id)
     row = session.get(RECORD_TYPES[record_type].model, record_id) if is_id else None
-    if row is None or row.deleted:
+    if row is None:
         raise NotFound(f"no {record_type.replace('_', ' ')} {record_id!r}")
     return row
+
+
+def read_record(session: Session, record_type: str, record_id: str, caller: Caller) -> dict:
+    """One record as `caller` may see it. A deleted one is Gone (with when and by whom) to a caller
+    who could see it when it was live, and NotFound to anyone else, so its existence does not leak."""
+    row = find_row(session, record_type, record_id)
+    tier = caller.tier_for(row.owner_network)
+    if not row.deleted:
+        record = represent(record_type, row, tier)
+        if record is None:
+            raise NotFound(f"no {record_type.replace('_', ' ')} {record_id!r}")
+        return record
+    entries = session.scalars(select(models.ChangeLogEntry)
+                              .where(models.ChangeLogEntry.origin == row.origin,
+                                     models.ChangeLogEntry.record_id == record_id)
+                              .order_by(models.ChangeLogEntry.seq.desc())).all()
+    last_live = next((e.body for e in entries if not e.deleted), {})
+    if not can_see(record_type, last_live, tier):
+        raise NotFound(f"no {record_type.replace('_', ' ')} {record_id!r}")
+    deletion = entries[0] if entries and entries[0].deleted else None
+    raise Gone(f"{record_type.replace('_', ' ')} {record_id} was deleted"
+               + (f" on {iso(deletion.recorded_at)} by {deletion.actor}." if deletion else "."),
+               deleted_at=iso(row.updated_at), deleted_by=deletion.actor if deletion else None,
+               version=row.version, origin=row.origin)
+

@@ -1,0 +1,107 @@
+"""Who may do what (DESIGN.md §4, §6): the scopes, the caller, and one declarative policy table.
+
+Reading is governed by visibility tiers (registry.visibility), decided per field from the caller's
+scopes; every other action is listed in POLICY with the scope it needs. Services call `require`;
+views never decide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from registry.errors import Forbidden, Unauthenticated
+from registry.visibility import Tier
+
+# Every scope a client may hold, with what it grants; `publish:<network>` stands for one per network.
+SCOPES: dict[str, str] = {
+    "directory:read": "Partner tier: functional contact points and partner notes.",
+    "directory:restricted": "Restricted tier: adds names, direct phones and e-mails of contact persons, "
+                            "and restricted notes.",
+    "publish:<network>": "Create, change and delete the records whose owner_network is <network>, and that "
+                         "network's member list; read those records in full.",
+    "federation:read": "Read the change feeds and snapshots this node serves to peers.",
+    "admin": "Manage clients and keys, read the audit log.",
+}
+
+PUBLISH_SCOPE = re.compile(r"publish:([a-z][a-z0-9-]{1,31})")
+
+
+def is_known_scope(scope: str, networks: set[str]) -> bool:
+    """A scope this node can grant: a fixed one, or publish:<a network it holds>."""
+    match = PUBLISH_SCOPE.fullmatch(scope)
+    if match:
+        return match.group(1) in networks
+    return scope in SCOPES and "<" not in scope
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whoever makes a request: anonymous, or the client an access token was issued to."""
+
+    client_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def authenticated(self) -> bool:
+        return self.client_id is not None
+
+    @property
+    def tier(self) -> Tier:
+        if "directory:restricted" in self.scopes:
+            return Tier.RESTRICTED
+        if "directory:read" in self.scopes:
+            return Tier.PARTNER
+        return Tier.PUBLIC
+
+    @property
+    def published_networks(self) -> frozenset[str]:
+        return frozenset(m.group(1) for s in self.scopes if (m := PUBLISH_SCOPE.fullmatch(s)))
+
+    def tier_for(self, owner_network: str) -> Tier:
+        """The tier for one record: a secretariat sees the records it publishes in full."""
+        return Tier.RESTRICTED if owner_network in self.published_networks else self.tier
+
+    @property
+    def cache_key(self) -> tuple:
+        """What a cached answer may depend on about the caller."""
+        return self.tier, self.published_networks
+
+
+ANONYMOUS = Caller()
+
+# A rule returns the scope the caller lacks for the action, or None when the caller may act.
+Rule = Callable[..., "str | None"]
+
+
+def _scope(name: str) -> Rule:
+    return lambda caller, **_: None if name in caller.scopes else name
+
+
+def _publisher_of(fact: str) -> Rule:
+    def rule(caller: Caller, **facts) -> str | None:
+        needed = f"publish:{facts[fact]}"
+        return None if needed in caller.scopes else needed
+
+    return rule
+
+
+POLICY: dict[str, Rule] = {
+    "record:write": _publisher_of("owner_network"),
+    "membership:write": _publisher_of("network"),
+    "audit:read": _scope("admin"),
+    "clients:manage": _scope("admin"),
+    "keys:rotate": _scope("admin"),
+    "federation:read": _scope("federation:read"),
+}
+
+
+def require(caller: Caller, action: str, **facts) -> None:
+    """Raise Unauthenticated (no token) or Forbidden (token without the scope) unless allowed."""
+    missing = POLICY[action](caller, **facts)
+    if missing is None:
+        return
+    if not caller.authenticated:
+        raise Unauthenticated(f"This needs an access token with the scope {missing}.")
+    raise Forbidden(f"This needs the scope {missing}, which the token does not carry.", scope=missing)

@@ -1,0 +1,181 @@
+"""Publishing: what a secretariat's client may do to records, over the write API.
+
+Every operation checks, in this order: a token (401); the record exists (404) and is not a copy
+of another origin's record (409); the caller publishes for its network (403); the caller names
+the version it read (428, 412); the new body is valid (422). Then it goes through the single
+write path, so versions, the change log and (later) signatures follow as for any other write.
+The version check happens under the origin's write lock: two writers holding the same ETag
+cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy.orm import Session
+
+from registry.errors import ForeignRecord, InvalidRecord, NotFound, PreconditionRequired, Unauthenticated
+from registry.permissions import Caller, require
+from registry.services import Context
+from registry.services.networks import network_id
+from registry.services.records import find_row, lock_origin, represent, write_record
+
+# Fields only the registry sets; a client that sends one gets a 422 saying so.
+SERVER_FIELDS = ("id", "type", "origin", "version", "updated_at", "deleted", "signature", "envelope", "seq")
+ID_PREFIX = {"authority": "a", "contact_point": "cp", "emergency_note": "note", "network": "net"}
+
+
+def _authenticated(caller: Caller) -> None:
+    if not caller.authenticated:
+        raise Unauthenticated("Publishing needs an access token with a publish:<network> scope.")
+
+
+def _split_input(payload, *, partial: bool = False) -> tuple[str | None, dict]:
+    """(owner_network or None, body) from a client's JSON, refusing fields the registry sets."""
+    if not isinstance(payload, dict):
+        raise InvalidRecord("The request body must be a JSON object.", [{"path": "$", "message": "not an object"}])
+    for name in SERVER_FIELDS:
+        if name in payload:
+            raise InvalidRecord(f"{name} is set by the registry; leave it out of the request.",
+                                [{"path": f"$.{name}", "message": "set by the registry"}])
+    body = dict(payload)
+    owner = body.pop("owner_network", None)
+    if owner is not None and not isinstance(owner, str) and not (partial and owner is None):
+        raise InvalidRecord("owner_network must be a network code.", [{"path": "$.owner_network",
+                                                                       "message": "not a string"}])
+    return owner, body
+
+
+def _require_version(expected_version: int | None) -> int:
+    if expected_version is None:
+        raise PreconditionRequired("Send If-Match with the record's current ETag (from a GET) so that a "
+                                   "change made meanwhile by someone else is not overwritten.")
+    return expected_version
+
+
+def _result(session: Session, record_type: str, row, caller: Caller) -> dict:
+    return represent(record_type, row, caller.tier_for(row.owner_network))
+
+
+def create(ctx: Context, caller: Caller, record_type: str, payload) -> dict:
+    _authenticated(caller)
+    owner, body = _split_input(payload)
+    if owner is None:
+        raise InvalidRecord("owner_network is required: the network whose secretariat maintains the record.",
+                            [{"path": "$.owner_network", "message": "required"}])
+    require(caller, "record:write", owner_network=owner)
+    with ctx.db.write() as session:
+        record_id = f"{ctx.settings.namespace}:{ID_PREFIX[record_type]}-{secrets.token_hex(5)}"
+        result = write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record_type,
+                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id)
+        return _result(session, record_type, result.row, caller)
+
+
+def _writable_row(session: Session, ctx: Context, caller: Caller, record_type: str, record_id: str):
+    """The row to change, after the checks every change shares (existence, origin, permission)."""
+    lock_origin(session, ctx.settings.node_id)
+    row = find_row(session, record_type, record_id)
+    if row.origin != ctx.settings.node_id:
+        raise ForeignRecord(record_id, row.origin)
+    require(caller, "record:write", owner_network=row.owner_network)
+    return row
+
+
+def replace(ctx: Context, caller: Caller, record_type: str, record_id: str, payload,
+            expected_version: int | None) -> dict:
+    """PUT: the new body in full. Also brings a deleted record back, with the next version."""
+    _authenticated(caller)
+    with ctx.db.write() as session:
+        row = _writable_row(session, ctx, caller, record_type, record_id)
+        owner, body = _split_input(payload)
+        owner = owner or row.owner_network
+        if owner != row.owner_network:
+            require(caller, "record:write", owner_network=owner)
+        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
+                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
+                              expected_version=_require_version(expected_version))
+        return _result(session, record_type, result.row, caller)
+
+
+def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_patch,
+          expected_version: int | None) -> dict:
+    """PATCH: a JSON Merge Patch (RFC 7396) of the live record's input form."""
+    _authenticated(caller)
+    with ctx.db.write() as session:
+        row = _writable_row(session, ctx, caller, record_type, record_id)
+        if row.deleted:
+            raise NotFound(f"{record_id} is deleted; PUT a full body to bring it back")
+        owner, changes = _split_input(merge_patch, partial=True)
+        owner = owner or row.owner_network
+        if owner != row.owner_network:
+            require(caller, "record:write", owner_network=owner)
+        body = merge(row.body, changes)
+        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
+                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
+                              expected_version=_require_version(expected_version))
+        return _result(session, record_type, result.row, caller)
+
+
+def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expected_version: int | None) -> dict:
+    """DELETE: a tombstone with the next version; the id is never reused for another record."""
+    _authenticated(caller)
+    with ctx.db.write() as session:
+        row = _writable_row(session, ctx, caller, record_type, record_id)
+        if row.deleted:
+            raise NotFound(f"{record_id} is already deleted")
+        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
+                              record_id=record_id, owner_network=row.owner_network, body=None,
+                              actor=caller.client_id, expected_version=_require_version(expected_version))
+        return _result(session, record_type, result.row, caller)
+
+
+def put_member(ctx: Context, caller: Caller, network: str, authority_id: str, payload,
+               expected_version: int | None) -> dict:
+    """Add an authority to a network's member list, or change its role or date (a new network version)."""
+    if not isinstance(payload, dict) or set(payload) - {"role", "since"}:
+        raise InvalidRecord('The body is {"role": "member" | "observer" | "associate", "since": "YYYY-MM-DD"} '
+                            "(since optional).", [{"path": "$", "message": "only role and since"}])
+    member = {"authority_id": authority_id, **payload}
+    return _change_members(ctx, caller, network, authority_id, expected_version, member)
+
+
+def delete_member(ctx: Context, caller: Caller, network: str, authority_id: str,
+                  expected_version: int | None) -> dict:
+    return _change_members(ctx, caller, network, authority_id, expected_version, None)
+
+
+def _change_members(ctx: Context, caller: Caller, network: str, authority_id: str,
+                    expected_version: int | None, member: dict | None) -> dict:
+    _authenticated(caller)
+    with ctx.db.write() as session:
+        row = _writable_row(session, ctx, caller, "network", network_id(session, network))
+        if row.deleted:
+            raise NotFound(f"network {network!r} is deleted")
+        members = list(row.body["members"])
+        index = next((i for i, m in enumerate(members) if m["authority_id"] == authority_id), None)
+        if member is None:
+            if index is None:
+                raise NotFound(f"{authority_id} is not a member of {row.body['code']}")
+            del members[index]
+        elif index is None:
+            members.append(member)
+        else:
+            members[index] = member
+        body = row.body | {"members": members}
+        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type="network", record_id=row.id,
+                              owner_network=row.owner_network, body=body, actor=caller.client_id,
+                              expected_version=_require_version(expected_version))
+        return _result(session, "network", result.row, caller)
+
+
+def merge(target, patch):
+    """RFC 7396 JSON Merge Patch: objects merge recursively, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out.get(key), value)
+    return out
