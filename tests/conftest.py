@@ -61,7 +61,9 @@ def backend(request):
 def seeded_settings(backend, tmp_path_factory) -> Settings:
     """One seeded database per backend, shared by the read-only tests."""
     tmp_path = tmp_path_factory.mktemp(f"seeded-{backend}")
-    settings = make_settings(fresh_database_url(backend, tmp_path), tmp_path)
+    # Many tests share this app from one address: limits far above what the suite makes.
+    settings = make_settings(fresh_database_url(backend, tmp_path), tmp_path, rate_limit_client="100000/minute",
+                             rate_limit_address="100000/minute", rate_limit_token="100000/minute")
     ctx = Context.create(settings)
     seed(ctx)
     ctx.db.dispose()

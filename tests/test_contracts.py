@@ -54,8 +54,18 @@ def test_every_setting_is_in_the_readme():
     assert {env for env, _ in Settings.documented()} == documented
 
 
+def test_every_scope_is_in_the_readme():
+    from registry.permissions import SCOPES
+
+    documented = set(re.findall(r"\| `([a-z:<>]+)` \| ", README)) & ({*SCOPES} | {"publish:casc"})
+    assert documented == set(SCOPES)
+
+
 def _commands(group: click.Group, prefix: str):
-    for name, command in group.commands.items():
+    # list_commands also loads the commands extensions add (flask-limiter's `limiter` group).
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         if isinstance(command, click.Group):
             yield from _commands(command, f"{prefix} {name}")
         else:

@@ -43,7 +43,7 @@ def page_of(args: dict) -> Page:
     return Page(number=args.pop("page", 1), size=size)
 
 
-ETAG_VERSION = re.compile(r"(\d{1,18})-[0-9a-f]+")
+ETAG_VERSION = re.compile(r"(\d{1,18})-[0-9a-z]+")
 
 
 def if_match_version() -> int | None:

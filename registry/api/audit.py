@@ -7,6 +7,7 @@ import logging
 
 import orjson
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from registry.api import caller, context, requires
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, page_of
@@ -65,7 +66,13 @@ def _oauth_client() -> str | None:
     """For the OAuth endpoints: the client that tried to authenticate (Basic or form)."""
     if request.authorization and request.authorization.type == "basic":
         return (request.authorization.username or "")[:64] or None
-    return (request.form.get("client_id") or "")[:64] or None if request.mimetype.endswith("urlencoded") else None
+    if not request.mimetype.endswith("urlencoded"):
+        return None
+    try:
+        form = request.form
+    except HTTPException:  # a body too large to read: the 413 is audited without a client
+        return None
+    return (form.get("client_id") or "")[:64] or None
 
 
 def _detail(response: Response) -> str | None:

@@ -4,11 +4,11 @@ A 429 carries Retry-After. Request bodies are bounded by Flask's MAX_CONTENT_LEN
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_limiter import Limit, Limiter
+from flask import Flask, request
+from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
 
-from registry.auth.protection import current_caller
+from registry.auth.protection import UNPROTECTED_PREFIXES, current_caller
 from registry.config import Settings
 
 
@@ -20,6 +20,11 @@ def _authenticated() -> bool:
     return current_caller().authenticated
 
 
+def _address_exempt() -> bool:
+    # A request with a valid token counts for its client; the OAuth endpoints have a limit of their own.
+    return _authenticated() or request.path.startswith(UNPROTECTED_PREFIXES)
+
+
 def init_limits(app: Flask, settings: Settings, oauth_blueprint) -> Limiter:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     limiter = Limiter(
@@ -27,10 +32,16 @@ def init_limits(app: Flask, settings: Settings, oauth_blueprint) -> Limiter:
         app=app,
         storage_uri=settings.rate_limit_storage_url,
         headers_enabled=True,
-        default_limits=[
-            Limit(settings.rate_limit_client, key_function=_client_key, exempt_when=lambda: not _authenticated()),
-            Limit(settings.rate_limit_address, key_function=get_remote_address, exempt_when=_authenticated),
+        # Application limits: one count per client or address over every route (default limits, and
+        # limits put on a blueprint, would count each route apart).
+        application_limits=[
+            ApplicationLimit(settings.rate_limit_client, key_function=_client_key, scope="client",
+                             exempt_when=lambda: not _authenticated()),
+            ApplicationLimit(settings.rate_limit_address, key_function=get_remote_address, scope="address",
+                             exempt_when=_address_exempt),
         ],
     )
-    limiter.limit(settings.rate_limit_token, key_func=get_remote_address)(oauth_blueprint)
+    # Token, revocation and introspection share one count; the discovery documents (GET) are not in it.
+    limiter.shared_limit(settings.rate_limit_token, scope="oauth", key_func=get_remote_address,
+                         methods=["POST"])(oauth_blueprint)
     return limiter

@@ -7,7 +7,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from registry.auth.protection import www_authenticate
-from registry.errors import PROBLEM_TYPE_BASE, Forbidden, RegistryError, Unauthenticated
+from registry.errors import PROBLEM_TYPE_BASE, Forbidden, Gone, RegistryError, Unauthenticated
 
 CONTENT_TYPE = "application/problem+json"
 
@@ -26,6 +26,9 @@ def from_registry_error(error: RegistryError) -> Response:
     headers = {}
     if isinstance(error, Unauthenticated | Forbidden):
         headers["WWW-Authenticate"] = www_authenticate(error, realm="registry")
+    if isinstance(error, Gone):
+        # The tombstone's ETag: a PUT with it brings the record back.
+        headers["ETag"] = f'"{error.extensions["version"]}-deleted"'
     return problem(error.status, error.title, error.detail, type_=PROBLEM_TYPE_BASE + slug, headers=headers,
                    **error.extensions)
 
@@ -46,6 +49,11 @@ def from_http_exception(error: HTTPException) -> Response:
 
 def _invalid_arguments(messages: dict, headers) -> Response:
     """webargs validation errors: unknown parameters are a 400, bad values a 422."""
+    # A body webargs could not read at all ({"json": ["Invalid JSON body."]}) has messages for no field.
+    malformed = [str(m) for fields in messages.values() if isinstance(fields, list) for m in fields]
+    if malformed:
+        return problem(400, "Malformed body", " ".join(malformed), type_=PROBLEM_TYPE_BASE + "malformed-body",
+                       headers=headers)
     errors, unknown = [], []
     for location, fields in messages.items():
         for name, field_messages in fields.items():

@@ -88,6 +88,9 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
     def get_jti(self, client, grant_type, user, scope):
         return secrets.token_urlsafe(18)
 
+    def get_extra_claims(self, client, grant_type, user, scope):
+        return {tokens.STANDING_CLAIM: tokens.standing_of(client.row)}
+
 
 class _TokenEndpointMixin:
     """Revocation and introspection share the token lookup: a token this node would accept."""
@@ -116,10 +119,6 @@ class Revocation(_TokenEndpointMixin, RevocationEndpoint):
     def __init__(self, ctx: Context, server):
         super().__init__(server)
         self.ctx = ctx
-
-    def authenticate_token(self, request, client):
-        token = super().authenticate_token(request, client)
-        return token if token is not None and token.check_client(client) else None
 
     def revoke_token(self, token, request):
         tokens.revoke(self.ctx, token.access)
@@ -169,8 +168,17 @@ def metadata(ctx: Context, networks: set[str]) -> dict:
     }
 
 
+INVALID_CLIENT = "Client authentication failed: unknown or disabled client, or wrong secret."
+
+
 class RegistryAuthorizationServer(AuthorizationServer):
     def handle_response(self, status_code, payload, headers):
+        if isinstance(payload, dict) and payload.get("error") == "invalid_client":
+            # One answer whichever check failed and however the client authenticated, so that it does
+            # not tell which client ids exist: 401 with a Basic challenge (RFC 6749 §5.2).
+            status_code, payload = 401, {"error": "invalid_client", "error_description": INVALID_CLIENT}
+            headers = [(k, v) for k, v in headers if k.lower() != "www-authenticate"]
+            headers.append(("WWW-Authenticate", 'Basic realm="registry", error="invalid_client"'))
         if status_code >= 400 and isinstance(payload, dict) and "error" in payload:
             payload = {"type": PROBLEM_TYPE_BASE + "oauth-" + payload["error"].replace("_", "-"),
                        "title": payload["error"], "status": status_code,
