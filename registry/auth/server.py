@@ -95,8 +95,11 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
 class _TokenEndpointMixin:
     """Revocation and introspection share the token lookup: a token this node would accept."""
 
-    ctx: Context
     CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def __init__(self, ctx: Context, server):
+        super().__init__(server)
+        self.ctx = ctx
 
     def query_token(self, token_string, token_type_hint):
         try:
@@ -114,11 +117,8 @@ class _Token:
 
 
 class Revocation(_TokenEndpointMixin, RevocationEndpoint):
-    """RFC 7009: a client revokes its own tokens; an unknown or expired token is not an error."""
-
-    def __init__(self, ctx: Context, server):
-        super().__init__(server)
-        self.ctx = ctx
+    """RFC 7009: a client revokes its own tokens; an unknown or expired token is not an error, another
+    client's token is `invalid_grant` (Authlib's check, allowed by RFC 7009 §2.1) and stays valid."""
 
     def revoke_token(self, token, request):
         tokens.revoke(self.ctx, token.access)
@@ -126,10 +126,6 @@ class Revocation(_TokenEndpointMixin, RevocationEndpoint):
 
 class Introspection(_TokenEndpointMixin, IntrospectionEndpoint):
     """RFC 7662: a client may introspect its own tokens; an `admin` client any token of this node."""
-
-    def __init__(self, ctx: Context, server):
-        super().__init__(server)
-        self.ctx = ctx
 
     def check_permission(self, token, client, request):
         return token.check_client(client) or "admin" in client.row.scope.split()

@@ -1,8 +1,9 @@
 """Publishing: what a secretariat's client may do to records, over the write API.
 
 Every operation checks, in this order: a token (401); the record exists (404) and is not a copy
-of another origin's record (409); the caller publishes for its network (403); the caller names
-the version it read (428, 412); the new body is valid (422). Then it goes through the single
+of another origin's record (409); the caller publishes for its network (403); If-Match is there
+(428); the body sets no field the registry sets (422); If-Match names the current version (412);
+the new body is valid (422). Then it goes through the single
 write path, so versions, the change log and (later) signatures follow as for any other write.
 The version check happens under the origin's write lock: two writers holding the same ETag
 cannot both succeed.
@@ -30,7 +31,7 @@ def _authenticated(caller: Caller) -> None:
         raise Unauthenticated("Publishing needs an access token with a publish:<network> scope.")
 
 
-def _split_input(payload, *, partial: bool = False) -> tuple[str | None, dict]:
+def _split_input(payload) -> tuple[str | None, dict]:
     """(owner_network or None, body) from a client's JSON, refusing fields the registry sets."""
     if not isinstance(payload, dict):
         raise InvalidRecord("The request body must be a JSON object.", [{"path": "$", "message": "not an object"}])
@@ -40,7 +41,7 @@ def _split_input(payload, *, partial: bool = False) -> tuple[str | None, dict]:
                                 [{"path": f"$.{name}", "message": "set by the registry"}])
     body = dict(payload)
     owner = body.pop("owner_network", None)
-    if owner is not None and not isinstance(owner, str) and not (partial and owner is None):
+    if owner is not None and not isinstance(owner, str):
         raise InvalidRecord("owner_network must be a network code.", [{"path": "$.owner_network",
                                                                        "message": "not a string"}])
     return owner, body
@@ -53,7 +54,7 @@ def _require_version(expected_version: int | None) -> int:
     return expected_version
 
 
-def _result(session: Session, record_type: str, row, caller: Caller) -> dict:
+def _result(record_type: str, row, caller: Caller) -> dict:
     return represent(record_type, row, caller.tier_for(row.owner_network))
 
 
@@ -68,7 +69,7 @@ def create(ctx: Context, caller: Caller, record_type: str, payload) -> dict:
         record_id = f"{ctx.settings.namespace}:{ID_PREFIX[record_type]}-{secrets.token_hex(5)}"
         result = write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record_type,
                               record_id=record_id, owner_network=owner, body=body, actor=caller.client_id)
-        return _result(session, record_type, result.row, caller)
+        return _result(record_type, result.row, caller)
 
 
 def _writable_row(session: Session, ctx: Context, caller: Caller, record_type: str, record_id: str):
@@ -87,14 +88,15 @@ def replace(ctx: Context, caller: Caller, record_type: str, record_id: str, payl
     _authenticated(caller)
     with ctx.db.write() as session:
         row = _writable_row(session, ctx, caller, record_type, record_id)
+        version = _require_version(expected_version)
         owner, body = _split_input(payload)
         owner = owner or row.owner_network
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
         result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
                               record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-                              expected_version=_require_version(expected_version))
-        return _result(session, record_type, result.row, caller)
+                              expected_version=version)
+        return _result(record_type, result.row, caller)
 
 
 def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_patch,
@@ -105,15 +107,16 @@ def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_
         row = _writable_row(session, ctx, caller, record_type, record_id)
         if row.deleted:
             raise NotFound(f"{record_id} is deleted; PUT a full body to bring it back")
-        owner, changes = _split_input(merge_patch, partial=True)
+        version = _require_version(expected_version)
+        owner, changes = _split_input(merge_patch)
         owner = owner or row.owner_network
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
         body = merge(row.body, changes)
         result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
                               record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-                              expected_version=_require_version(expected_version))
-        return _result(session, record_type, result.row, caller)
+                              expected_version=version)
+        return _result(record_type, result.row, caller)
 
 
 def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expected_version: int | None) -> dict:
@@ -126,7 +129,7 @@ def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expec
         result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
                               record_id=record_id, owner_network=row.owner_network, body=None,
                               actor=caller.client_id, expected_version=_require_version(expected_version))
-        return _result(session, record_type, result.row, caller)
+        return _result(record_type, result.row, caller)
 
 
 def put_member(ctx: Context, caller: Caller, network: str, authority_id: str, payload,
@@ -165,7 +168,7 @@ def _change_members(ctx: Context, caller: Caller, network: str, authority_id: st
         result = write_record(session, ctx.taxonomy, origin=row.origin, record_type="network", record_id=row.id,
                               owner_network=row.owner_network, body=body, actor=caller.client_id,
                               expected_version=_require_version(expected_version))
-        return _result(session, "network", result.row, caller)
+        return _result("network", result.row, caller)
 
 
 def merge(target, patch):

@@ -60,22 +60,22 @@ def write_record(
     deleted = body is None
     counter = lock_origin(session, origin)
     _refuse_id_of_another_type(session, record_type, record_id)
-    if not deleted:
-        errors = validation.body_errors(session, taxonomy, record_type, body)
-        if errors:
-            raise InvalidRecord(f"{record_type} {record_id}: {errors[0]['path']}: {errors[0]['message']}", errors)
-
     row = session.get(kind.model, record_id)
     if row is None and deleted:
         raise NotFound(f"no {record_type} {record_id!r}")
+    if row is not None and row.origin != origin:
+        raise ForeignRecord(record_id, row.origin)
     if expected_version is not None and (row is None or row.version != expected_version):
         current = "does not exist" if row is None else f"is at version {row.version}"
         raise PreconditionFailed(f"{record_id} {current}, not {expected_version}: someone changed it since "
                                  "you read it. Read it again, reapply your change, and send the new ETag.",
                                  current_version=None if row is None else row.version)
+    if not deleted:
+        errors = validation.body_errors(session, taxonomy, record_type, body)
+        if errors:
+            raise InvalidRecord(f"{record_type} {record_id}: {errors[0]['path']}: {errors[0]['message']}", errors)
+
     if row is not None:
-        if row.origin != origin:
-            raise ForeignRecord(record_id, row.origin)
         unchanged = row.deleted if deleted else (not row.deleted and row.body == body
                                                  and row.owner_network == owner_network)
         if unchanged:
