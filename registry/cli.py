@@ -38,9 +38,22 @@ def db():
 def db_upgrade():
     """Create or migrate the database schema to the latest revision."""
     from registry import migrations
+    from registry.search.sql import rebuild_if_empty
 
     migrations.upgrade(_ctx().settings.database_url)
     click.echo(f"database at revision {', '.join(migrations.current_heads(_ctx().settings.database_url))}")
+    built = rebuild_if_empty(_ctx().db)
+    if built is not None:
+        click.echo(f"search index built: {built} documents")
+
+
+@cli.command()
+def reindex():
+    """Rebuild the search index from the records (Elasticsearch: a new index, then an alias swap)."""
+    search = _ctx().search
+    count = search.rebuild()
+    click.echo(f"{search.name}: {count} documents indexed")
+    click.echo(json.dumps(search.status(), indent=2))
 
 
 @cli.command()

@@ -83,6 +83,16 @@ class Settings:
         "Where rate-limit counters live. `memory://` counts per worker process; `redis://host:6379` "
         "shares them between processes and hosts.",
     )
+    search_url: str = _setting(
+        "REGISTRY_SEARCH_URL", "",
+        "Elasticsearch (or OpenSearch-compatible) server to search with, e.g. `http://127.0.0.1:9200`. "
+        "Empty: search the registry's own database (SQLite FTS5 or PostgreSQL full text).",
+    )
+    search_index: str = _setting(
+        "REGISTRY_SEARCH_INDEX", "",
+        "Name of the Elasticsearch alias searched (each `registry reindex` builds a new index behind it). "
+        "Default: `registry-<node id>`.",
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder holding the taxonomies and the demonstration directory.",
@@ -131,8 +141,15 @@ class Settings:
         public_url = (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
         if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", public_url):
             raise ConfigError(f"REGISTRY_PUBLIC_URL {public_url!r}: give an http(s) URL")
+        if self.search_url and not re.fullmatch(r"https?://[^/?#\s]+/?", self.search_url):
+            raise ConfigError(f"REGISTRY_SEARCH_URL {self.search_url!r}: give the server's http(s) URL, "
+                              "e.g. http://127.0.0.1:9200")
+        search_index = self.search_index or f"registry-{self.node_id}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,150}", search_index):
+            raise ConfigError(f"REGISTRY_SEARCH_INDEX {search_index!r}: use lowercase letters, digits, '-' and '_'")
         database_url = self.database_url or f"sqlite:///{Path(self.instance_path) / 'registry.sqlite3'}"
-        return dataclasses.replace(self, namespace=namespace, database_url=database_url, public_url=public_url)
+        return dataclasses.replace(self, namespace=namespace, database_url=database_url, public_url=public_url,
+                                   search_index=search_index)
 
     @classmethod
     def documented(cls) -> list[tuple[str, str]]:

@@ -52,6 +52,11 @@ def common_pattern(name: str) -> re.Pattern:
     return re.compile(documents()["common.json"]["$defs"][name]["pattern"])
 
 
+def kinds(record_type: str) -> list[str]:
+    """The `kind` values a record type's schema allows."""
+    return documents()[RECORD_SCHEMAS[record_type]]["$defs"]["fields"]["properties"]["kind"]["enum"]
+
+
 def body_errors(record_type: str, body: dict) -> list[dict]:
     """Schema violations of a record body, as `{path, message}` sorted by path."""
     found = validator(RECORD_SCHEMAS[record_type] + "#/$defs/body").iter_errors(body)

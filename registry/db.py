@@ -17,6 +17,9 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 WRITE_OPTION = "registry_write"
+# Set in a write session's `info` by the single write path when it changed a record, so that
+# listeners on `Database.writer` (the Elasticsearch indexer) act only after such commits.
+CHANGED_RECORDS = "registry_changed_records"
 
 
 class Base(DeclarativeBase):
@@ -83,7 +86,7 @@ class Database:
     def __init__(self, url: str):
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self.writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -97,7 +100,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any exception."""
-        with self._writer() as session, session.begin():
+        with self.writer() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -120,3 +120,10 @@ class PreconditionFailed(RegistryError):
 class PreconditionRequired(RegistryError):
     status = 428
     title = "Precondition required"
+
+
+class SearchUnavailable(RegistryError):
+    """The search server cannot answer (down, or its index not built yet)."""
+
+    status = 503
+    title = "Search unavailable"

@@ -104,6 +104,10 @@ class Vocabulary:
     def __contains__(self, code: str) -> bool:
         return code in self.terms
 
+    def find(self, value: str) -> str | None:
+        """The code `value` names, or None."""
+        return self._resolver.find(value)
+
     def resolve(self, value: str, parameter: str) -> str:
         code = self._resolver.find(value)
         if code is None:
@@ -181,6 +185,10 @@ class Countries:
         for country in self.by_code.values():
             self._resolver.pin(country.code, country.code)
             self._resolver.pin(country.alpha_3, country.code)
+
+    def find(self, value: str) -> str | None:
+        """The alpha-2 code `value` names, or None."""
+        return self._resolver.find(value)
 
     def resolve(self, value: str, parameter: str = "country") -> str:
         code = self._resolver.find(value)

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from registry import contracts, create_app
+from registry import contracts, create_app, migrations
 from registry.api.openapi import openapi_yaml
 from registry.cli import cli
 from registry.config import PROJECT_ROOT, ConfigError, Settings
@@ -83,7 +83,8 @@ def test_migrations_match_the_models(backend, tmp_path):
 
     engine = create_engine(fresh_database_url(backend, tmp_path))
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": migrations.include_name})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], "models changed without a migration: add one with alembic revision --autogenerate"
 

@@ -93,6 +93,7 @@ def init_api(app: Flask) -> Api:
         networks,
         oauth,
         reference,
+        search,
     )
     from registry.api.cache import init_cache
     from registry.api.limits import init_limits
@@ -103,7 +104,7 @@ def init_api(app: Flask) -> Api:
     audit.init_audit_trail(app)
     init_cache(app, settings.response_cache_size)
 
-    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, admin, audit):
+    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, admin, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)
     return api

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
 from registry.errors import InvalidParameter, MalformedBody, UnsupportedMediaType
+from registry.search.text import MAX_QUERY_CHARS
 from registry.services import Page
 
 
@@ -77,14 +78,22 @@ def _printable(value: str) -> None:
 
 
 class TextFilter(ma.fields.String):
-    """A user-typed filter value: trimmed, at most 200 characters, never empty."""
+    """A user-typed filter value: trimmed, at most `max_length` characters, never empty."""
 
-    def __init__(self, description: str, **kwargs):
-        super().__init__(validate=[ma.validate.Length(min=1, max=200), _printable],
+    def __init__(self, description: str, max_length: int = 200, **kwargs):
+        super().__init__(validate=[ma.validate.Length(min=1, max=max_length), _printable],
                          metadata={"description": description}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class WordsFilter(TextFilter):
+    """`q`: free text for the search backend (longer than a filter value)."""
+
+    def __init__(self, description: str = "Words to match (names in any script, places, positions), searched "
+                 "with the same backend as /search; the list keeps the best 1,000 matches, best first.", **kwargs):
+        super().__init__(description, max_length=MAX_QUERY_CHARS, **kwargs)
 
 
 class NoArgs(QueryArgs):

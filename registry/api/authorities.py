@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.api import caller, caller_tier, context
-from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
 from registry.api.publishing import add_publishing_routes
 from registry.api.responses import page_response, record_response
 from registry.services import authorities
@@ -20,6 +20,7 @@ class AuthorityListArgs(PageArgs):
     network = TextFilter("A network code, acronym or name.")
     language = TextFilter("A language the authority accepts requests in: BCP 47 tag or English name.")
     kind = TextFilter("Authority kind, e.g. prosecution_service, central_authority, anti_corruption_body.")
+    q = WordsFilter()
 
 
 @blp.route("/authorities")

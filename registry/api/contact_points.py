@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from registry.api import caller, caller_tier, context
-from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
 from registry.api.publishing import add_publishing_routes
 from registry.api.responses import page_response, record_response
 from registry.services import contact_points
@@ -23,6 +23,7 @@ class ContactPointListArgs(PageArgs):
     available_24_7 = ma.fields.Boolean(metadata={"description": "Only contact points answering around the clock."})
     status = TextFilter("current (default), upcoming, past or all: by valid_from/valid_until, today.",
                         load_default="current")
+    q = WordsFilter()
 
 
 @blp.route("/contact-points")

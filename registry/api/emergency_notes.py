@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from registry.api import caller, caller_tier, context
-from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.args import NoArgs, PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
 from registry.api.publishing import add_publishing_routes
 from registry.api.responses import page_response, record_response
 from registry.services import emergency_notes
@@ -23,6 +23,7 @@ class NoteListArgs(PageArgs):
     in_force = ma.fields.Boolean(metadata={"description": "true: in force on `on`; false: not in force then."})
     on = ma.fields.Date(metadata={"description": "YYYY-MM-DD; the day `in_force` refers to (default today). "
                                                  "Given alone it means in_force=true on that day."})
+    q = WordsFilter()
 
 
 @blp.route("/emergency-notes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from registry.api import caller_tier, context
-from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
 from registry.api.responses import json_response
 from registry.services import lookup
 
@@ -19,6 +19,7 @@ class LookupArgs(PageArgs):
     network = TextFilter("Only authorities that are members of this network.")
     urgent = ma.fields.Boolean(load_default=False,
                                metadata={"description": "Put 24/7 contact points and urgent procedures first."})
+    q = WordsFilter()
 
 
 @blp.route("/lookup")

@@ -10,6 +10,7 @@ from registry.models.records import (
     NetworkMember,
     RecordTerm,
 )
+from registry.models.search import SearchCursor, SearchDocumentRow, SearchFacet
 
 __all__ = [
     "AuditEntry",
@@ -23,4 +24,7 @@ __all__ = [
     "NetworkMember",
     "OriginSequence",
     "RecordTerm",
+    "SearchCursor",
+    "SearchDocumentRow",
+    "SearchFacet",
 ]

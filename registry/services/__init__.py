@@ -9,6 +9,7 @@ from pathlib import Path
 from registry.auth.keys import KeyStore
 from registry.config import Settings
 from registry.db import Database
+from registry.search import SearchBackend, create_backend
 from registry.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -19,12 +20,15 @@ class Context:
     taxonomy: Taxonomy
     # Access tokens are signed with ES256; a retired key verifies until its last token expires.
     token_keys: KeyStore
+    search: SearchBackend
 
     @classmethod
     def create(cls, settings: Settings) -> Context:
         token_keys = KeyStore(Path(settings.instance_path) / "keys" / "access-tokens.json", "ES256",
                               grace=settings.access_token_ttl + settings.token_leeway)
-        return cls(settings, Database(settings.database_url), load_taxonomy(settings.seed_path), token_keys)
+        db = Database(settings.database_url)
+        taxonomy = load_taxonomy(settings.seed_path)
+        return cls(settings, db, taxonomy, token_keys, create_backend(settings, db))
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from registry import models
+from registry import contracts, models
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, filters
-from registry.services.queries import has_term, member_of, paginate
+from registry.services import Context, Page, PageResult, filters, search
+from registry.services.queries import has_term, in_rank_order, member_of, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier
 
-KINDS = ["prosecution_service", "central_authority", "anti_corruption_body", "law_enforcement", "fiu",
-         "judiciary", "ministry_of_justice", "other"]
+KINDS = contracts.kinds("authority")
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,7 @@ class AuthorityFilters:
     network: str | None = None
     language: str | None = None
     kind: str | None = None
+    q: str | None = None
 
 
 def list_authorities(ctx: Context, wanted: AuthorityFilters, page: Page, tier: Tier) -> PageResult:
@@ -42,6 +42,9 @@ def list_authorities(ctx: Context, wanted: AuthorityFilters, page: Page, tier: T
         query = query.where(has_term(a, "language", [language]))
     if (kind := filters.choice(wanted.kind, KINDS, "kind", "authority kind")) is not None:
         query = query.where(a.kind == kind)
+    if wanted.q is not None:
+        ranked = search.ranked_ids(ctx, wanted.q, ("authority",), tier)
+        query = query.where(a.id.in_(ranked)).order_by(in_rank_order(a.id, ranked))
     query = query.order_by(a.country, a.sort_name, a.id)
     with ctx.db.read() as session:
         return paginate(session, query, page, lambda row: represent("authority", row, tier))

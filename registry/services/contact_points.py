@@ -9,8 +9,8 @@ from sqlalchemy import and_, select
 
 from registry import models
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, filters, today
-from registry.services.queries import has_term, in_force, paginate
+from registry.services import Context, Page, PageResult, filters, search, today
+from registry.services.queries import has_term, in_force, in_rank_order, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier, can_see
 
@@ -26,6 +26,7 @@ class ContactPointFilters:
     role: str | None = None
     available_24_7: bool | None = None
     status: str = "current"
+    q: str | None = None
 
 
 def current_on(on: date):
@@ -65,6 +66,9 @@ def list_contact_points(ctx: Context, wanted: ContactPointFilters, page: Page, t
     status = filters.choice(wanted.status, STATUSES, "status", "contact-point status")
     if (clause := _status_clause(status, today())) is not None:
         query = query.where(clause)
+    if wanted.q is not None:
+        ranked = search.ranked_ids(ctx, wanted.q, ("contact_point",), tier)
+        query = query.where(cp.id.in_(ranked)).order_by(in_rank_order(cp.id, ranked))
     query = query.order_by(cp.authority_id, cp.kind != "person", cp.id)
     with ctx.db.read() as session:
         return paginate(session, query, page, lambda row: represent("contact_point", row, tier))

@@ -9,8 +9,8 @@ from sqlalchemy import not_, or_, select
 
 from registry import models
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, filters, today
-from registry.services.queries import has_facet, has_term, in_force, paginate
+from registry.services import Context, Page, PageResult, filters, search, today
+from registry.services.queries import has_facet, has_term, in_force, in_rank_order, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier, visible_tiers
 
@@ -22,6 +22,7 @@ class NoteFilters:
     network: str | None = None
     in_force: bool | None = None
     on: date | None = None
+    q: str | None = None
 
 
 def in_force_on(on: date):
@@ -58,6 +59,9 @@ def list_notes(ctx: Context, wanted: NoteFilters, page: Page, tier: Tier) -> Pag
     if wanted_in_force is not None:
         clause = in_force_on(wanted.on or today())
         query = query.where(clause if wanted_in_force else not_(clause))
+    if wanted.q is not None:
+        ranked = search.ranked_ids(ctx, wanted.q, ("emergency_note",), tier)
+        query = query.where(n.id.in_(ranked)).order_by(in_rank_order(n.id, ranked))
     query = query.order_by(n.effective_from.desc(), n.id)
     with ctx.db.read() as session:
         return paginate(session, query, page, lambda row: represent("emergency_note", row, tier))

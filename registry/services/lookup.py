@@ -14,10 +14,10 @@ from sqlalchemy import case, func, or_, select
 
 from registry import models
 from registry.errors import InvalidParameter
-from registry.services import Context, Page, filters, today
+from registry.services import Context, Page, filters, search, today
 from registry.services.contact_points import current_on
 from registry.services.emergency_notes import applies_to, in_force_on, visible_to
-from registry.services.queries import has_term, member_of, network_codes_of
+from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of
 from registry.services.records import represent
 from registry.visibility import Tier, can_see
 
@@ -31,6 +31,7 @@ class LookupQuery:
     request_type: str | None = None
     network: str | None = None
     urgent: bool = False
+    q: str | None = None
 
 
 def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
@@ -51,7 +52,12 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         a.deleted.is_(False), a.country == country, a.status == "active")
     if network:
         stmt = stmt.where(member_of(a.id, network))
-    stmt = stmt.order_by(*([score.desc()] if score is not None else []), a.sort_name, a.id)
+    order = [score.desc()] if score is not None else []
+    if query.q is not None:
+        ranked = _authorities_matching(ctx, query.q, country, tier)
+        stmt = stmt.where(a.id.in_(ranked))
+        order.append(in_rank_order(a.id, ranked))
+    stmt = stmt.order_by(*order, a.sort_name, a.id)
 
     with ctx.db.read() as session:
         total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -86,11 +92,21 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
             "request_type": request[0] if request else None,
             "network": network,
             "urgent": query.urgent,
+            "q": query.q,
             "date": on.isoformat(),
         },
         "total": total,
         "results": results,
     }
+
+
+def _authorities_matching(ctx: Context, q: str, country: str, tier: Tier) -> list[str]:
+    """Authorities whose record, or one of whose contact points, matches the words `q`, best first."""
+    ranked = search.ranked_ids(ctx, q, ("authority", "contact_point"), tier, country=country)
+    with ctx.db.read() as session:
+        cp = models.ContactPoint
+        parents = dict(session.execute(select(cp.id, cp.authority_id).where(cp.id.in_(ranked))).all())
+    return list(dict.fromkeys(parents.get(record_id, record_id) for record_id in ranked))
 
 
 def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> dict[str, list[dict]]:

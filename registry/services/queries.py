@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -34,6 +34,14 @@ def in_force(model, start: str, end: str, on: date):
     """`start <= on <= end`, an absent end meaning "until further notice"."""
     start_col, end_col = getattr(model, start), getattr(model, end)
     return and_(start_col <= on, or_(end_col.is_(None), end_col >= on))
+
+
+def in_rank_order(id_column, ranked_ids: list[str]):
+    """An ORDER BY term that keeps the order of `ranked_ids` (search results, best first)."""
+    if not ranked_ids:
+        return literal(0)
+    return case({record_id: rank for rank, record_id in enumerate(ranked_ids)}, value=id_column,
+                else_=len(ranked_ids))
 
 
 def paginate(session: Session, query, page: Page, represent) -> PageResult:

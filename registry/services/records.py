@@ -1,8 +1,8 @@
 """The single write path of federated records, and their representation.
 
 `write_record` is the only code that changes a record: it checks the body, bumps the version,
-writes the row and its projections, and appends the change-log row with the next gap-free
-sequence number of the origin, all inside the caller's write transaction. Seeding, the write API
+writes the row, its projections and its search documents, and appends the change-log row with the
+next gap-free sequence number of the origin, all inside the caller's write transaction. Seeding, the write API
 and federation all come through here.
 """
 
@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.contracts import common_pattern
-from registry.db import iso, utcnow
+from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
 from registry.permissions import Caller
+from registry.search import sql as search_index
 from registry.services import validation
 from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
@@ -93,10 +94,14 @@ def write_record(
     for column in projected_columns(kind):
         setattr(row, column, projection.get(column))
     _write_terms(session, record_id, set() if deleted else kind.terms(body))
+    former_members: set[str] = set()
     if record_type == "network":
-        _write_members(session, row, [] if deleted else body["members"])
+        former_members = _write_members(session, row, [] if deleted else body["members"])
+    session.flush()
+    search_index.index_record(session, record_type, row, former_members)
 
     counter.last_seq += 1
+    session.info[CHANGED_RECORDS] = True
     session.add(models.ChangeLogEntry(
         origin=origin, seq=counter.last_seq, record_id=record_id, type=record_type, version=row.version,
         deleted=deleted, owner_network=owner_network, body=row.body, recorded_at=row.updated_at, actor=actor,
@@ -141,13 +146,17 @@ def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]]) 
                         [{"record_id": record_id, "facet": f, "value": v} for f, v in sorted(terms)])
 
 
-def _write_members(session: Session, network: models.Network, members: list[dict]) -> None:
-    session.execute(delete(models.NetworkMember).where(models.NetworkMember.network_id == network.id))
+def _write_members(session: Session, network: models.Network, members: list[dict]) -> set[str]:
+    """Replace the network's member rows; the ids of the authorities that were members before."""
+    member = models.NetworkMember
+    former = set(session.scalars(select(member.authority_id).where(member.network_id == network.id)))
+    session.execute(delete(member).where(member.network_id == network.id))
     session.add_all(
         models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
                              authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))
         for m in members
     )
+    return former
 
 
 def represent(record_type: str, row, tier: Tier) -> dict | None:

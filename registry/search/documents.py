@@ -1,0 +1,160 @@
+"""The search document of a record: what every backend indexes, built in one place.
+
+Text is split by visibility tier using `visibility.redact`, the same policy every response goes
+through, so a backend can match a caller's words only against what that caller may see: `names`
+and `text[PUBLIC]` are what the record shows at its own lowest tier, `text[PARTNER]` and
+`text[RESTRICTED]` what each higher tier adds. A contact point carries its authority's country,
+competences and request types, and an authority its networks; `dependents` names the documents a
+write makes stale.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry import models
+from registry.search.text import indexable
+from registry.services.record_types import parse_date
+from registry.visibility import Tier, redact
+
+# The record types search covers (networks are few and listed at /networks).
+SEARCHED_TYPES = ("authority", "contact_point", "emergency_note")
+# Multi-valued filters and facets, beside `type` and `country`.
+FACETS = ("network", "crime_type", "request_type", "language")
+
+
+@dataclass
+class SearchDocument:
+    id: str
+    type: str
+    origin: str
+    min_tier: Tier
+    country: str | None
+    authority_id: str | None
+    kind: str | None
+    # the record applies from .. until (contact points' validity, notes' effective dates)
+    valid_from: date | None
+    valid_until: date | None
+    names: str
+    # tier -> the text that tier adds (transliterations included)
+    text: dict[Tier, str]
+    facets: set[tuple[str, str]] = field(default_factory=set)
+
+    def text_up_to(self, tier: Tier) -> list[str]:
+        return [self.text[t] for t in Tier if t <= tier]
+
+
+def _localized(value: dict | None) -> list[str]:
+    return list((value or {}).values())
+
+
+def _strings(record_type: str, body: dict) -> tuple[list[str], list[str]]:
+    """(names, other text) of a body as one tier sees it."""
+    if record_type == "authority":
+        names = _localized(body.get("names")) + [body.get("acronym")]
+        text = _localized(body.get("address"))
+        for channel in body.get("channels", []):
+            text += [channel.get("value"), channel.get("note")]
+        return names, text
+    if record_type == "contact_point":
+        person = body.get("person") or {}
+        text = [person.get("name"), person.get("email"), person.get("phone"), body.get("email"), body.get("phone")]
+        return _localized(body.get("position")), text
+    if record_type == "emergency_note":
+        return _localized(body.get("title")), _localized(body.get("body"))
+    raise ValueError(f"{record_type} is not searched")
+
+
+def _split_by_tier(record_type: str, body: dict) -> tuple[Tier, list[str], dict[Tier, list[str]]]:
+    """The record's lowest visible tier, its names there, and the text each tier adds."""
+    seen_names: Counter = Counter()
+    seen_text: Counter = Counter()
+    min_tier = None
+    names: list[str] = []
+    added: dict[Tier, list[str]] = {t: [] for t in Tier}
+    for tier in Tier:
+        visible = redact(record_type, body, tier)
+        if visible is None:
+            continue
+        tier_names, tier_text = (list(filter(None, strings)) for strings in _strings(record_type, visible))
+        new_names = list((Counter(tier_names) - seen_names).elements())
+        new_text = list((Counter(tier_text) - seen_text).elements())
+        seen_names.update(new_names)
+        seen_text.update(new_text)
+        if min_tier is None:
+            min_tier = tier
+            names = new_names
+        else:
+            added[tier] += new_names
+        added[tier] += new_text
+    return min_tier, names, added
+
+
+def build(session: Session, record_type: str, row) -> SearchDocument | None:
+    """The document of a live record (None for a tombstone or a type search does not cover)."""
+    if row.deleted or record_type not in SEARCHED_TYPES:
+        return None
+    body = row.body
+    min_tier, names, added = _split_by_tier(record_type, body)
+    if min_tier is None:
+        return None
+    facets: set[tuple[str, str]] = set()
+    country = authority_id = None
+    valid_from = valid_until = None
+    if record_type == "authority":
+        country = body["country"]
+        facets |= {("crime_type", c) for c in body["competences"]}
+        facets |= {("request_type", r) for r in body["request_types"]}
+        facets |= {("language", tag.lower()) for tag in body["languages"]}
+        member = models.NetworkMember
+        facets |= {("network", code) for code in session.scalars(
+            select(member.network_code).where(member.authority_id == row.id))}
+    elif record_type == "contact_point":
+        authority_id = body["authority_id"]
+        valid_from, valid_until = parse_date(body["valid_from"]), parse_date(body.get("valid_until"))
+        facets |= {("network", role["network"]) for role in body["roles"]}
+        facets |= {("language", tag.lower()) for tag in body["languages"]}
+        authority = session.get(models.Authority, authority_id)
+        if authority is not None and not authority.deleted:
+            country = authority.country
+            facets |= {("crime_type", c) for c in authority.body["competences"]}
+            facets |= {("request_type", r) for r in authority.body["request_types"]}
+            # Context at the contact point's own tier: "Ibraimov GPO" finds him.
+            added[min_tier] += [authority.body["names"].get("en"), authority.body.get("acronym")]
+    else:
+        scope = body["scope"]
+        authority_id = scope.get("authority_id")
+        country = scope.get("country")
+        if country is None and authority_id:
+            country = session.scalar(select(models.Authority.country).where(models.Authority.id == authority_id))
+        if scope.get("network"):
+            facets.add(("network", scope["network"]))
+        facets |= {("crime_type", c) for c in body.get("crime_types", [])}
+        facets |= {("request_type", r) for r in body.get("request_types", [])}
+        valid_from, valid_until = parse_date(body["effective_from"]), parse_date(body.get("effective_until"))
+    return SearchDocument(
+        id=row.id, type=record_type, origin=row.origin, min_tier=min_tier, country=country,
+        authority_id=authority_id, kind=body.get("kind"), valid_from=valid_from, valid_until=valid_until,
+        names=indexable(names), text={t: indexable(filter(None, added[t])) for t in Tier}, facets=facets,
+    )
+
+
+def dependents(session: Session, record_type: str, row,
+               former_members: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(type, id) of the other documents built from this record: an authority's contact points and
+    the notes scoped to it; a network's members, past and present."""
+    if record_type == "authority":
+        cp, note = models.ContactPoint, models.EmergencyNote
+        return ([("contact_point", i) for i in session.scalars(select(cp.id).where(cp.authority_id == row.id))]
+                + [("emergency_note", i) for i in session.scalars(
+                    select(note.id).where(note.scope_authority_id == row.id))])
+    if record_type == "network":
+        member = models.NetworkMember
+        current = set(session.scalars(select(member.authority_id).where(member.network_id == row.id)))
+        return [("authority", i) for i in sorted(current | set(former_members))]
+    return []
