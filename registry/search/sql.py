@@ -195,20 +195,22 @@ class _SqlSearch:
         return query.add_columns(score.label("score")).where(*filters)
 
     def _counts(self, session: Session, matched, request: SearchRequest) -> tuple[int, dict]:
-        """The total and the facet counts over every match, in one statement."""
-        per_type = select(literal("type").label("facet"), matched.c.type.label("value"), func.count().label("n")
-                          ).group_by(matched.c.type)
-        if not request.with_facets:
-            rows = session.execute(per_type).all()
-            return sum(n for _, _, n in rows), {}
-        per_country = (select(literal("country"), matched.c.country, func.count())
-                       .where(matched.c.country.is_not(None)).group_by(matched.c.country))
-        per_facet = (select(F.c.facet, F.c.value, func.count()).join(matched, matched.c.key == F.c.key)
-                     .where(F.c.facet.in_(COUNTED_FACETS)).group_by(F.c.facet, F.c.value))
-        rows = session.execute(per_type.union_all(per_country, per_facet)).all()
+        """The total and the facet counts over every match."""
         facets: dict[str, dict[str, int]] = {name: {} for name in ("type", "country", *COUNTED_FACETS)}
-        for facet, value, n in rows:
-            facets[facet][value] = n
+        for record_type, country, n in session.execute(
+                select(matched.c.type, matched.c.country, func.count()).group_by(matched.c.type, matched.c.country)):
+            facets["type"][record_type] = facets["type"].get(record_type, 0) + n
+            if country is not None:
+                facets["country"][country] = facets["country"].get(country, 0) + n
+        if not request.with_facets:
+            return sum(facets["type"].values()), {}
+        # Every facet is counted and the uncounted ones dropped here: a condition on `facet` in SQL
+        # would lead SQLite to scan the facet index instead of looking up each match's rows by key.
+        # (Separate statements: SQLite runs a UNION ALL of these over the CTE several times slower.)
+        for facet, value, n in session.execute(select(F.c.facet, F.c.value, func.count()).select_from(matched)
+                                               .join(F, F.c.key == matched.c.key).group_by(F.c.facet, F.c.value)):
+            if facet in facets:
+                facets[facet][value] = n
         return sum(facets["type"].values()), facets
 
 
