@@ -28,6 +28,10 @@ class SearchDocumentRow(Base):
     kind: Mapped[str | None] = mapped_column(String(32))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
+    # What a search reads of every match: the tie-break order and the facets to count. Before the
+    # long text columns, so that reading them does not walk a row's overflow pages.
+    sort_name: Mapped[str] = mapped_column(String(200))
+    facet_values: Mapped[str] = mapped_column(Text)
     names: Mapped[str] = mapped_column(Text)
     text_public: Mapped[str] = mapped_column(Text)
     text_partner: Mapped[str] = mapped_column(Text)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from registry import models
 from registry.search.text import indexable
 from registry.services.record_types import parse_date
+from registry.taxonomy import fold
 from registry.visibility import Tier, redact
 
 # The record types search covers (networks are few and listed at /networks).
@@ -45,8 +46,15 @@ class SearchDocument:
     text: dict[Tier, str]
     facets: set[tuple[str, str]] = field(default_factory=set)
 
-    def text_up_to(self, tier: Tier) -> list[str]:
-        return [self.text[t] for t in Tier if t <= tier]
+    @property
+    def sort_name(self) -> str:
+        """Orders documents of equal score: the first name, folded."""
+        return fold(self.names.partition("\n")[0])[:200]
+
+    @property
+    def facet_values(self) -> str:
+        """The facets as one string of `facet=value` words, for counting them in one pass."""
+        return " ".join(f"{facet}={value}" for facet, value in sorted(self.facets))
 
 
 def _localized(value: dict | None) -> list[str]:

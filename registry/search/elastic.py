@@ -253,7 +253,7 @@ def _source(document: SearchDocument) -> dict:
         "country": document.country, "authority_id": document.authority_id, "kind": document.kind,
         "valid_from": document.valid_from.isoformat() if document.valid_from else None,
         "valid_until": document.valid_until.isoformat() if document.valid_until else None,
-        "names": document.names, "type_order": TYPE_ORDER[document.type], "sort_names": document.names[:200],
+        "names": document.names, "type_order": TYPE_ORDER[document.type], "sort_names": document.sort_name,
         **{name: document.text[tier] for name, tier in zip(FIELDS[1:], Tier, strict=True)},
     }
     for facet in FACETS:

@@ -18,6 +18,7 @@ edit distance (`text.allowed_edits`), with the same first letter.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cached_property
 
 import orjson
@@ -71,6 +72,7 @@ def _write_document(session: Session, record_id: str, document: SearchDocument |
         "id": document.id, "type": document.type, "origin": document.origin, "min_tier": int(document.min_tier),
         "country": document.country, "authority_id": document.authority_id, "kind": document.kind,
         "valid_from": document.valid_from, "valid_until": document.valid_until, "names": document.names,
+        "sort_name": document.sort_name, "facet_values": document.facet_values,
         **{column: document.text[tier] for column, tier in zip(TEXT_COLUMNS, Tier, strict=True)},
     }
     if key is None:
@@ -81,9 +83,10 @@ def _write_document(session: Session, record_id: str, document: SearchDocument |
         session.execute(insert(F), [{"key": key, "facet": f, "value": v} for f, v in sorted(document.facets)])
     columns = [document.names, *(document.text[t] for t in Tier)]
     if sqlite:
-        session.execute(text("INSERT INTO search_fts (rowid, names, text_public, text_partner, text_restricted) "
-                             "VALUES (:key, :names, :public, :partner, :restricted)"),
-                        {"key": key, **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))})
+        session.execute(text("INSERT INTO search_fts (rowid, names, text_public, text_partner, text_restricted, "
+                             "filters) VALUES (:key, :names, :public, :partner, :restricted, :filters)"),
+                        {"key": key, "filters": " ".join(SqliteSearch.filter_words(document)),
+                         **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))})
         return
     # The vector is built from folded words, exactly the words queries are made of.
     folded = [" ".join(words(column)) for column in columns]
@@ -148,20 +151,28 @@ class _SqlSearch:
         return {"backend": self.name, "documents": documents, "pending": 0}
 
     def search(self, request: SearchRequest) -> SearchPage:
+        """Two statements: the page, ranked (the database keeps only the best rows while sorting), and
+        the counts, unranked (ranking every match costs more than matching it): per type and country,
+        with the facet values of each group concatenated and counted here."""
         with self.db.read() as session:
             required = [self._alternatives(session, w) for w in request.query.required]
             optional = [self._alternatives(session, w) for w in request.query.optional]
-            matched = self._matches(request, required, optional).cte("matched")
-            total, facets = self._counts(session, matched, request)
-            order = case(TYPE_ORDER, value=matched.c.type)
-            page = session.execute(select(matched.c.key, matched.c.id, matched.c.type, matched.c.score)
-                                   .order_by(matched.c.score.desc(), order, matched.c.names, matched.c.id)
-                                   .limit(request.limit).offset(request.offset)).all()
+            ranked = self._matches(request, required, optional, ranked=True).subquery("ranked")
+            page = session.execute(
+                select(ranked.c.key, ranked.c.id, ranked.c.type, ranked.c.score)
+                .order_by(ranked.c.score.desc(), case(TYPE_ORDER, value=ranked.c.type), ranked.c.sort_name,
+                          ranked.c.id).limit(request.limit).offset(request.offset)).all()
+            matched = self._matches(request, required, optional, ranked=False).subquery("matched")
+            groups = session.execute(
+                select(matched.c.type, matched.c.country, func.count(),
+                       func.aggregate_strings(matched.c.facet_values, " ") if request.with_facets else literal(""))
+                .group_by(matched.c.type, matched.c.country)).all()
             snippets = {}
             if request.with_snippets and page and (required or optional):
                 snippets = self._snippets(session, [row.key for row in page], required + optional, request.tier)
         hits = [Hit(row.id, row.type, round(float(row.score), 6), snippets.get(row.key)) for row in page]
-        return SearchPage(hits, total, facets)
+        total = sum(n for _, _, n, _ in groups)
+        return SearchPage(hits, total, _facet_counts(groups) if request.with_facets else {})
 
     def _alternatives(self, session: Session, word: Word) -> list[str]:
         """The word's forms, or, when none is an indexed word, the indexed words it may be a typo of."""
@@ -176,42 +187,45 @@ class _SqlSearch:
         closest = sorted(corrections, key=lambda c: (corrections[c], c))[:MAX_CORRECTIONS]
         return list(word.forms) + closest
 
-    def _matches(self, request: SearchRequest, required, optional):
-        filters = _filters(request)
+    def _matches(self, request: SearchRequest, required, optional, *, ranked: bool):
+        """The matching documents, with their score when `ranked` (optional words then join to rank;
+        unranked, they are only consulted when at least one of them must match)."""
         score = literal(0.0, Float)
-        query = select(D.c.key, D.c.id, D.c.type, D.c.country, D.c.names).select_from(D)
+        columns = [D.c.key, D.c.id, D.c.type, D.c.sort_name] if ranked else [D.c.type, D.c.country,
+                                                                             D.c.facet_values]
+        query = select(*columns).select_from(D)
         if required:
-            found = self._match_subquery(required, request.tier, all_words=True, name="required")
+            found = self._match_subquery(required, request, all_words=True, name="required", ranked=ranked)
             query = query.join(found, found.c.key == D.c.key)
-            score = score + found.c.score
-        if optional:
-            ranked = self._match_subquery(optional, request.tier, all_words=False, name="optional")
+            score = score + found.c.score if ranked else score
+        if optional and (ranked or request.query.one_optional_needed):
+            some = self._match_subquery(optional, request, all_words=False, name="optional", ranked=ranked)
             if request.query.one_optional_needed:
-                query = query.join(ranked, ranked.c.key == D.c.key)
-                score = score + ranked.c.score
+                query = query.join(some, some.c.key == D.c.key)
+                score = score + some.c.score if ranked else score
             else:
-                query = query.outerjoin(ranked, ranked.c.key == D.c.key)
-                score = score + func.coalesce(ranked.c.score, 0.0)
-        return query.add_columns(score.label("score")).where(*filters)
+                query = query.outerjoin(some, some.c.key == D.c.key)
+                score = score + func.coalesce(some.c.score, 0.0)
+        if ranked:
+            query = query.add_columns(score.label("score"))
+        return query.where(*_filters(request))
 
-    def _counts(self, session: Session, matched, request: SearchRequest) -> tuple[int, dict]:
-        """The total and the facet counts over every match."""
-        facets: dict[str, dict[str, int]] = {name: {} for name in ("type", "country", *COUNTED_FACETS)}
-        for record_type, country, n in session.execute(
-                select(matched.c.type, matched.c.country, func.count()).group_by(matched.c.type, matched.c.country)):
-            facets["type"][record_type] = facets["type"].get(record_type, 0) + n
-            if country is not None:
-                facets["country"][country] = facets["country"].get(country, 0) + n
-        if not request.with_facets:
-            return sum(facets["type"].values()), {}
-        # Every facet is counted and the uncounted ones dropped here: a condition on `facet` in SQL
-        # would lead SQLite to scan the facet index instead of looking up each match's rows by key.
-        # (Separate statements: SQLite runs a UNION ALL of these over the CTE several times slower.)
-        for facet, value, n in session.execute(select(F.c.facet, F.c.value, func.count()).select_from(matched)
-                                               .join(F, F.c.key == matched.c.key).group_by(F.c.facet, F.c.value)):
-            if facet in facets:
-                facets[facet][value] = n
-        return sum(facets["type"].values()), facets
+
+def _facet_counts(groups) -> dict[str, dict[str, int]]:
+    """Counts per facet from (type, country, count, the group's facet values joined by spaces) rows."""
+    types: Counter = Counter()
+    countries: Counter = Counter()
+    for record_type, country, n, _ in groups:
+        types[record_type] += n
+        if country:
+            countries[country] += n
+    facets: dict[str, dict[str, int]] = {"type": dict(types), "country": dict(countries)}
+    facets |= {name: {} for name in COUNTED_FACETS}
+    for word, n in Counter(" ".join(values for *_, values in groups if values).split()).items():
+        facet, _, value = word.partition("=")
+        if facet in COUNTED_FACETS:
+            facets[facet][value] = n
+    return facets
 
 
 def _filters(request: SearchRequest) -> list:
@@ -239,8 +253,19 @@ def _mark(text_with_marks: str | None) -> str | None:
 class SqliteSearch(_SqlSearch):
     name = "sqlite-fts5"
     COLUMNS = ("names", *TEXT_COLUMNS)
-    # bm25 weights of the FTS5 columns: a name outranks a mention in text.
-    WEIGHTS = (10.0, 2.0, 1.0, 1.0)
+    # bm25 weights of the FTS5 columns: a name outranks a mention in text; `filters` does not rank.
+    WEIGHTS = (10.0, 2.0, 1.0, 1.0, 0.0)
+
+    @staticmethod
+    def filter_words(document: SearchDocument) -> list[str]:
+        """Words of the `filters` column: the tiers that see the document, its type and its country.
+        Matching them with the words lets FTS5 drop what the caller may not see, or did not ask
+        for, before ranking (a common word can match thousands of documents)."""
+        out = [f"zzv{int(tier)}" for tier in Tier if tier >= document.min_tier]
+        out.append(f"zzt{TYPE_ORDER[document.type]}")
+        if document.country:
+            out.append(f"zzc{document.country.lower()}")
+        return out
 
     def _known(self, session, forms: list[str]) -> bool:
         # One equality per form: fts5vocab answers `term = ?` by a lookup, `IN` by a scan.
@@ -256,16 +281,26 @@ class SqliteSearch(_SqlSearch):
                                {"low": low, "high": high, "shortest": len(form) - 2, "longest": len(form) + 2})
         return list(rows)
 
-    def _expression(self, alternatives: list[list[str]], tier: Tier, all_words: bool) -> str:
+    def _expression(self, alternatives: list[list[str]], tier: Tier, all_words: bool,
+                    request: SearchRequest | None = None) -> str:
         columns = " ".join(self.COLUMNS[:2 + int(tier)])
         groups = ["(" + " OR ".join(_fts5_string(form) for form in forms) + ")" for forms in alternatives]
-        return "{" + columns + "} : (" + (" AND " if all_words else " OR ").join(groups) + ")"
+        expression = "{" + columns + "} : (" + (" AND " if all_words else " OR ").join(groups) + ")"
+        if request is not None:
+            wanted = [[f"zzv{int(request.tier)}"]]
+            if len(request.types) < len(TYPE_ORDER):
+                wanted.append([f"zzt{TYPE_ORDER[t]}" for t in request.types])
+            if request.country:
+                wanted.append([f"zzc{request.country.lower()}"])
+            for words_ in wanted:
+                expression += " AND filters : (" + " OR ".join(map(_fts5_string, words_)) + ")"
+        return expression
 
-    def _match_subquery(self, alternatives, tier: Tier, *, all_words: bool, name: str):
-        weights = ", ".join(str(w) for w in self.WEIGHTS)
-        statement = text(f"SELECT rowid AS key, -bm25(search_fts, {weights}) AS score FROM search_fts "
+    def _match_subquery(self, alternatives, request: SearchRequest, *, all_words: bool, name: str, ranked: bool):
+        score = f"-bm25(search_fts, {', '.join(str(w) for w in self.WEIGHTS)})" if ranked else "0.0"
+        statement = text(f"SELECT rowid AS key, {score} AS score FROM search_fts "
                          f"WHERE search_fts MATCH :{name}_match").bindparams(
-            **{f"{name}_match": self._expression(alternatives, tier, all_words)})
+            **{f"{name}_match": self._expression(alternatives, request.tier, all_words, request)})
         return statement.columns(key=Integer, score=Float).subquery(name)
 
     def _snippets(self, session, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
@@ -311,11 +346,12 @@ class PostgresSearch(_SqlSearch):
         groups = ["(" + " | ".join(_tsquery_lexeme(form) + weights for form in forms) + ")" for forms in alternatives]
         return (" & " if all_words else " | ").join(groups)
 
-    def _match_subquery(self, alternatives, tier: Tier, *, all_words: bool, name: str):
+    def _match_subquery(self, alternatives, request: SearchRequest, *, all_words: bool, name: str, ranked: bool):
+        score = f"ts_rank(search_vector, to_tsquery('registry_folded', :{name}_query))" if ranked else "0.0"
         statement = text(
-            f"SELECT key, ts_rank(search_vector, to_tsquery('registry_folded', :{name}_query)) AS score "
+            f"SELECT key, {score} AS score "
             f"FROM search_documents WHERE search_vector @@ to_tsquery('registry_folded', :{name}_query)"
-        ).bindparams(**{f"{name}_query": self._tsquery(alternatives, tier, all_words)})
+        ).bindparams(**{f"{name}_query": self._tsquery(alternatives, request.tier, all_words)})
         return statement.columns(key=Integer, score=Float).subquery(name)
 
     def _snippets(self, session, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:

@@ -40,6 +40,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=True),
     sa.Column('valid_from', sa.Date(), nullable=True),
     sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('sort_name', sa.String(length=200), nullable=False),
+    sa.Column('facet_values', sa.Text(), nullable=False),
     sa.Column('names', sa.Text(), nullable=False),
     sa.Column('text_public', sa.Text(), nullable=False),
     sa.Column('text_partner', sa.Text(), nullable=False),
@@ -63,7 +65,7 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "sqlite":
         op.execute("CREATE VIRTUAL TABLE search_fts USING fts5(names, text_public, text_partner, text_restricted, "
-                   "tokenize = 'unicode61 remove_diacritics 2')")
+                   "filters, tokenize = 'unicode61 remove_diacritics 2')")
         op.execute("CREATE VIRTUAL TABLE search_fts_vocabulary USING fts5vocab(search_fts, row)")
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
