@@ -268,9 +268,9 @@ class SqliteSearch(_SqlSearch):
         return out
 
     def _known(self, session, forms: list[str]) -> bool:
-        # One equality per form: fts5vocab answers `term = ?` by a lookup, `IN` by a scan.
-        return any(session.scalar(text("SELECT 1 FROM search_fts_vocabulary WHERE term = :form"),
-                                  {"form": form}) is not None for form in forms)
+        # A match on the index itself is a lookup; fts5vocab answers `term = ?` by a scan.
+        return session.scalar(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :forms LIMIT 1"),
+                              {"forms": " OR ".join(map(_fts5_string, forms))}) is not None
 
     def _candidates(self, session, form: str) -> list[str]:
         # fts5vocab answers a range on `term` without scanning the whole vocabulary.

@@ -1,9 +1,10 @@
 """search index
 
-The portable tables come from the models; the engine-specific index is made here: an FTS5 table
-on SQLite; on PostgreSQL a tsvector column with a GIN index, a text search configuration that
-folds accents (unaccent), and a vocabulary of indexed words with a trigram index (pg_trgm) for
-typo tolerance. Documents are built by `registry db upgrade` when the index is empty.
+The portable tables come from the models; the engine-specific index is made here: on SQLite an
+FTS5 table (the searchable columns by tier, and `filters`, see `SqliteSearch.filter_words`); on
+PostgreSQL a tsvector column with a GIN index, a text search configuration that folds accents
+(unaccent), and a vocabulary of indexed words with a trigram index (pg_trgm) for typo tolerance.
+Documents are built by `registry db upgrade` when the index is empty.
 
 Revision ID: 0003
 Revises: 0002
