@@ -153,3 +153,38 @@ def test_a_secretariat_publishes_through_a_served_node(node):
     assert requests.get(item, headers=casc_token, timeout=10).status_code == 200
     jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
     assert len(jwks["keys"]) == 2
+
+
+def test_search_on_a_served_node(node):
+    """Issue 4's acceptance walk: one contact point in two scripts and with a typo, a country and a
+    crime read from the words, hostile words, against gunicorn."""
+    base = f"http://127.0.0.1:{node['port']}"
+    reader = created(run(node["env"], "clients", "create", "--name", "search-reader", "--scope",
+                         "directory:restricted"))
+    response = requests.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=reader, timeout=10)
+    restricted = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    found = set()
+    for q in ("Ibraimov", "Ибраимов", "ibraimof"):
+        answer = requests.get(f"{base}/api/v1/search", params={"q": q}, headers=restricted, timeout=10).json()
+        found.add(answer["results"][0]["id"])
+    assert found == {"local:kg-gpo-ibraimov"}
+    assert requests.get(f"{base}/api/v1/search", params={"q": "Ibraimov"}, timeout=10).json()["total"] == 0
+    answer = requests.get(f"{base}/api/v1/search", params={"q": "corruption Kyrgyzstan"}, timeout=10).json()
+    first = answer["results"][0]
+    assert first["type"] == "authority" and first["country"] == "KG" and "Anti-Corruption" in first["title"]
+    for q in ('"abc', "a OR", "*", "NEAR(", "x:y", "x" * 10_000):
+        status = requests.get(f"{base}/api/v1/search", params={"q": q}, timeout=10).status_code
+        # gunicorn itself refuses a request line over 4 KiB with a 400
+        assert status in (200, 400, 422), (q[:20], status)
+
+
+def test_reindex_and_an_upgrade_rebuild_the_search_index(node):
+    import sqlite3
+
+    reindexed = run(node["env"], "reindex")
+    count = int(reindexed.split("sqlite-fts5: ")[1].split()[0])
+    assert count > 400 and json.loads(reindexed.split("indexed\n", 1)[1])["documents"] == count
+    with sqlite3.connect(node["instance"] / "registry.sqlite3") as database:  # as a database from before search
+        database.executescript("DELETE FROM search_facets; DELETE FROM search_documents; DELETE FROM search_fts;")
+    assert f"search index built: {count} documents" in run(node["env"], "db", "upgrade")
+    assert "search index built" not in run(node["env"], "db", "upgrade")

@@ -2,8 +2,9 @@
 
 Text is split by visibility tier using `visibility.redact`, the same policy every response goes
 through, so a backend can match a caller's words only against what that caller may see: `names`
-and `text[PUBLIC]` are what the record shows at its own lowest tier, `text[PARTNER]` and
-`text[RESTRICTED]` what each higher tier adds. A contact point carries its authority's country,
+are the record's names at its lowest visible tier (`min_tier`), and `text[t]` is the other text
+tier t shows beyond the tiers below it (a contact point, seen from the partner tier up, has an
+empty `text[PUBLIC]`). A contact point carries its authority's country,
 competences and request types, and an authority its networks; `dependents` names the documents a
 write makes stale.
 """
@@ -27,6 +28,10 @@ from registry.visibility import Tier, redact
 SEARCHED_TYPES = ("authority", "contact_point", "emergency_note")
 # Multi-valued filters and facets, beside `type` and `country`.
 FACETS = ("network", "crime_type", "request_type", "language")
+# Facet counts returned beside the results (language is a filter only).
+COUNTED_FACETS = ("network", "crime_type", "request_type")
+# Facets where a document without any value applies to every value (a note for all crimes).
+APPLIES_TO_ALL_WHEN_ABSENT = ("crime_type", "request_type")
 
 
 @dataclass

@@ -22,7 +22,15 @@ from registry import models
 from registry.db import CHANGED_RECORDS
 from registry.errors import SearchUnavailable
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
-from registry.search.documents import FACETS, SEARCHED_TYPES, SearchDocument, build, dependents
+from registry.search.documents import (
+    APPLIES_TO_ALL_WHEN_ABSENT,
+    COUNTED_FACETS,
+    FACETS,
+    SEARCHED_TYPES,
+    SearchDocument,
+    build,
+    dependents,
+)
 from registry.services.record_types import RECORD_TYPES
 from registry.visibility import Tier
 
@@ -30,8 +38,6 @@ log = logging.getLogger(__name__)
 
 FIELDS = ("names", "text_public", "text_partner", "text_restricted")
 BOOSTS = {"names": 10, "text_public": 2, "text_partner": 1, "text_restricted": 1}
-COUNTED_FACETS = ("network", "crime_type", "request_type")
-APPLIES_TO_ALL_WHEN_ABSENT = ("crime_type", "request_type")
 CATCH_UP_BATCH = 500
 
 # Words are split on whitespace, punctuation and symbols ("a.ibraimov@example.org" is four words),

@@ -4,16 +4,17 @@
 never behind the records. Both engines share the portable tables (`search_documents`,
 `search_facets`) and the query shape; they differ in how words are matched and ranked:
 
-- SQLite: an FTS5 table (unicode61 tokenizer, diacritics removed) whose columns are the names and
-  the text each tier adds; a caller's words are matched against the columns of their tier with a
-  column filter, ranked by bm25 with names weighted highest.
+- SQLite: an FTS5 table (unicode61 tokenizer, diacritics removed) whose columns are the names,
+  the text each tier adds, and `filters` (internal words for tier, type and country); a caller's
+  words are matched against the columns of their tier with a column filter, ranked by bm25 with
+  names weighted highest.
 - PostgreSQL: one tsvector per document whose weights are the tiers (A names, B public text,
   C partner, D restricted), built with the `registry_folded` configuration (simple + unaccent); a
   caller's words are restricted to their tier's weights (`'word':ABC`) and ranked by ts_rank.
 
-Typo tolerance: a word that is not in the index vocabulary (FTS5's fts5vocab; on PostgreSQL the
-`search_terms` table with a pg_trgm index) is replaced by the indexed words within its allowed
-edit distance (`text.allowed_edits`), with the same first letter.
+Typo tolerance: a word that is not in the index gets the indexed words within its allowed edit
+distance (`text.allowed_edits`) and with the same first letter as alternatives, found in FTS5's
+vocabulary (fts5vocab) or PostgreSQL's `search_terms` table through a pg_trgm index.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from sqlalchemy.orm import Session
 from registry import models
 from registry.migrations import extension_schema
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
-from registry.search.documents import SEARCHED_TYPES, SearchDocument, build, dependents
+from registry.search.documents import (
+    APPLIES_TO_ALL_WHEN_ABSENT,
+    COUNTED_FACETS,
+    SEARCHED_TYPES,
+    SearchDocument,
+    build,
+    dependents,
+)
 from registry.search.text import Word, words
 from registry.services.record_types import RECORD_TYPES
 from registry.visibility import Tier
@@ -37,10 +45,6 @@ from registry.visibility import Tier
 D = models.SearchDocumentRow.__table__
 F = models.SearchFacet.__table__
 TEXT_COLUMNS = ("text_public", "text_partner", "text_restricted")
-# Facet counts returned beside the results (language is a filter only).
-COUNTED_FACETS = ("network", "crime_type", "request_type")
-# Facets where a document without any value applies to every value (a note for all crimes).
-APPLIES_TO_ALL_WHEN_ABSENT = ("crime_type", "request_type")
 # Most typo corrections tried per word, closest first.
 MAX_CORRECTIONS = 8
 REBUILD_BATCH = 1000
