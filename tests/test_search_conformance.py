@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 
 import pytest
@@ -239,3 +240,41 @@ def test_rebuilding_gives_the_same_answers(search_app, callers):
     after = search(callers["restricted"], q="international cooperation", page_size=50)
     assert count == status["documents"] == search_app.extensions["registry"].search.status()["documents"]
     assert ids(after) == ids(before) and after["facets"] == before["facets"]
+
+
+def test_elasticsearch_catches_up_from_the_change_log_after_an_outage(search_app, callers):
+    """The change log is the outbox: a write while the search server is down is kept, indexed later."""
+    ctx = search_app.extensions["registry"]
+    if ctx.search.name != "elasticsearch":
+        pytest.skip("the SQL index is written in the writing transaction")
+    from elasticsearch import Elasticsearch
+
+    from registry.search.elastic import PlainJsonNode
+
+    live = ctx.search.client
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    ctx.search.client = Elasticsearch(dead_url, node_class=PlainJsonNode, request_timeout=1, max_retries=0)
+    marker = f"Outage{uuid.uuid4().hex[:6]}"
+    record_id = f"{ctx.settings.namespace}:is-{marker.lower()}"
+    try:
+        with ctx.db.write() as session:  # the write commits although its catch-up fails
+            write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type="authority",
+                         record_id=record_id, owner_network="globe", actor="test", body={
+                             "names": {"en": f"{marker} Office"}, "kind": "other", "country": "IS",
+                             "competences": ["corruption"], "request_types": ["mla"], "languages": ["en"],
+                             "status": "active", "channels": []})
+        response = callers["anonymous"].get("/api/v1/search", query_string={"q": marker})
+        assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    finally:
+        ctx.search.client = live
+    assert ctx.search.status()["pending"] >= 1
+    assert search(callers["anonymous"], q=marker)["total"] == 0  # not indexed yet
+    assert ctx.search.catch_up() >= 1
+    assert ids(search(callers["anonymous"], q=marker)) == [record_id]
+    assert ctx.search.status()["pending"] == 0
+    with ctx.db.write() as session:
+        write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type="authority",
+                     record_id=record_id, owner_network="globe", body=None, actor="test")
+    assert search(callers["anonymous"], q=marker)["total"] == 0

@@ -3,7 +3,8 @@
 Every answer depends only on the request, the caller's tier, the data and the day (contact points
 and notes are "current" or "in force" relative to today). The data version is the sum of the
 origins' change-log counters: every write raises it, so an entry can never outlive the data it was
-built from, and no invalidation is needed, also across worker processes.
+built from, and no invalidation is needed, also across worker processes. With a search index that
+follows the change log after commit, the index's own position is part of the key too.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ def init_cache(app: Flask, size: int) -> None:
     entries: LRUCache = LRUCache(maxsize=size)
 
     def key():
-        version = data_version(context())
-        return (request.full_path, caller().cache_key, version, date.today())
+        ctx = context()
+        # An index that follows the change log after commit (Elasticsearch) may lag the data: its
+        # position is part of the key, so an answer built while it lagged is not served after.
+        return (request.full_path, caller().cache_key, data_version(ctx), ctx.search.indexed_version(),
+                date.today())
 
     @app.before_request
     def answer_from_cache():

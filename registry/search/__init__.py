@@ -77,6 +77,10 @@ class SearchBackend(Protocol):
     def status(self) -> dict:
         """What the backend is and how current its index is."""
 
+    def indexed_version(self) -> int | None:
+        """How far the index has followed the change log, for caches of answers built from it
+        (None when the index is always current: written in the writing transaction)."""
+
 
 def create_backend(settings, db) -> SearchBackend:
     if settings.search_url:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from elastic_transport import TransportError, Urllib3HttpNode
 from elasticsearch import Elasticsearch, NotFoundError, helpers
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, select
 
 from registry import models
 from registry.db import CHANGED_RECORDS
@@ -187,6 +187,11 @@ class ElasticsearchSearch:
                 _move_cursor(session, self.alias, origin, seq)
         self.catch_up()
         return count
+
+    def indexed_version(self) -> int:
+        with self.db.read() as session:
+            cursor = models.SearchCursor
+            return session.scalar(select(func.coalesce(func.sum(cursor.seq), 0)).where(cursor.index == self.alias))
 
     def status(self) -> dict:
         with self.db.read() as session:

@@ -146,6 +146,9 @@ class _SqlSearch:
     def catch_up(self) -> int:
         return 0
 
+    def indexed_version(self) -> None:
+        return None
+
     def rebuild(self) -> int:
         return rebuild_documents(self.db)
 
