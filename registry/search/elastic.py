@@ -125,7 +125,9 @@ class ElasticsearchSearch:
                 for entry in batch:
                     cursors[entry.origin] = max(cursors.get(entry.origin, 0), entry.seq)
             if actions:
-                helpers.bulk(self.client, actions, refresh="wait_for", raise_on_error=False)
+                # Any failed item raises before the cursors move, so nothing is skipped silently;
+                # deleting a document the index never had (404) is not a failure.
+                helpers.bulk(self.client, actions, refresh="wait_for", ignore_status=(404,))
             with self.db.write() as session:
                 for origin, seq in cursors.items():
                     _move_cursor(session, self.alias, origin, seq)
