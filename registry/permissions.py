@@ -65,8 +65,9 @@ class Caller:
 
     @property
     def cache_key(self) -> tuple:
-        """What a cached answer may depend on about the caller."""
-        return self.tier, self.published_networks
+        """What a cached answer may depend on about the caller: every scope, not only the tier, since
+        the cache answers before a route checks its scope (an admin's answer is not an anonymous one)."""
+        return tuple(sorted(self.scopes))
 
 
 ANONYMOUS = Caller()

@@ -15,8 +15,10 @@ def test_a_write_is_visible_at_once(fresh_ctx):
     assert again.status_code == 304, "a cached answer still honours If-None-Match"
     ctx = app.extensions["registry"]
     with ctx.db.write() as session:
-        write_record(session, ctx.taxonomy, origin="local", record_type="authority", record_id="local:kg-gpo",
-                     owner_network="casc", body=AUTHORITY, actor="test")
+        write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin="local", record_type="authority", record_id="local:kg-gpo",
+            owner_network="casc", body=AUTHORITY, actor="test")
     after = client.get("/api/v1/authorities?country=KG")
     assert [a["id"] for a in after.get_json()] == ["local:kg-gpo"]
     assert after.headers["ETag"] != first.headers["ETag"]
@@ -28,6 +30,22 @@ def test_errors_are_not_cached(fresh_ctx):
     assert client.get("/api/v1/authorities/local:kg-gpo").status_code == 404
     ctx = fresh_ctx
     with ctx.db.write() as session:
-        write_record(session, ctx.taxonomy, origin="local", record_type="authority", record_id="local:kg-gpo",
-                     owner_network="casc", body=AUTHORITY, actor="test")
+        write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin="local", record_type="authority", record_id="local:kg-gpo",
+            owner_network="casc", body=AUTHORITY, actor="test")
     assert client.get("/api/v1/authorities/local:kg-gpo").status_code == 200
+
+
+def test_an_answer_cached_for_one_caller_is_never_served_to_a_caller_with_other_scopes(fresh_ctx):
+    """The cache answers before a route checks its scope: an admin's or a peer's cached answer must
+    not reach an anonymous caller or a caller of the same tier holding other scopes."""
+    from tests.conftest import bearer, issue_token
+
+    app = create_app(fresh_ctx.settings)
+    client = app.test_client()
+    for scope, path in (("admin", "/api/v1/admin/clients"), ("federation:read", "/api/v1/federation/origins")):
+        token = issue_token(app, scope)
+        assert client.get(path, headers=bearer(token)).status_code == 200
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers=bearer(issue_token(app, "directory:read"))).status_code == 403, path
