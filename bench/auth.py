@@ -85,8 +85,10 @@ def main() -> None:
     def direct_write():
         counter[0] += 1
         with ctx.db.write() as session:
-            write_record(session, ctx.taxonomy, origin="local", record_type="authority",
-                         record_id=f"local:bench-{counter[0]}", owner_network="casc", body=AUTHORITY, actor="bench")
+            write_record(
+                session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+                origin="local", record_type="authority",
+                record_id=f"local:bench-{counter[0]}", owner_network="casc", body=AUTHORITY, actor="bench")
 
     rows = [
         measure("GET item, anonymous", lambda: client.get(item), args.seconds),

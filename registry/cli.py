@@ -45,6 +45,13 @@ def db_upgrade():
     built = rebuild_if_empty(_ctx().db)
     if built is not None:
         click.echo(f"search index built: {built} documents")
+    from registry.services.records import sign_unsigned
+
+    ctx = _ctx()
+    with ctx.db.write() as session:
+        signed = sign_unsigned(session, ctx.settings.node_id, ctx.record_keys.signing_keys())
+    if signed:
+        click.echo(f"change log: {signed} entries of {ctx.settings.node_id} signed")
 
 
 @cli.command()
@@ -204,14 +211,17 @@ def clients_rotate_secret(client):
 
 @cli.group()
 def keys():
-    """The key that signs access tokens."""
+    """The keys that sign access tokens and record envelopes."""
 
 
 @keys.command("rotate")
-def keys_rotate():
+@click.option("--record-signing", is_flag=True,
+              help="Rotate the key that signs record envelopes instead (retired keys stay published).")
+def keys_rotate(record_signing):
     """Sign new tokens with a new key; the old key verifies until its tokens expire."""
-    retired, current = _ctx().token_keys.rotate()
-    _audit("CLI", "keys rotate")
+    store = _ctx().record_keys if record_signing else _ctx().token_keys
+    retired, current = store.rotate()
+    _audit("CLI", "keys rotate --record-signing" if record_signing else "keys rotate")
     click.echo(f"current key {current}" + (f"; {retired} retired" if retired else ""))
 
 

@@ -127,3 +127,10 @@ class SearchUnavailable(RegistryError):
 
     status = 503
     title = "Search unavailable"
+
+
+class CursorGone(RegistryError):
+    """A feed cursor older than the log this node keeps: the consumer bootstraps from the snapshot."""
+
+    status = 410
+    title = "Cursor too old"

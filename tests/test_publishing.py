@@ -19,6 +19,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 
 from registry import create_app, models
+from registry.auth.keys import KeyStore
 from registry.services.records import RECORD_TYPES
 from registry.services.seed import seed
 from tests.conftest import client_with, fresh_database_url, issue_token, make_settings
@@ -248,14 +249,16 @@ def test_owner_network_changes_need_both_scopes(node):
         "/api/v1/authorities", json={k: v for k, v in AUTHORITY.items() if k != "owner_network"}).status_code == 422
 
 
-def test_a_foreign_record_names_the_origin_to_publish_at(node):
+def test_a_foreign_record_names_the_origin_to_publish_at(node, tmp_path):
     app, ctx, tokens = node
     from registry.services.records import write_record
 
-    with ctx.db.write() as session:
+    casc_node_keys = KeyStore(tmp_path / "casc-node-records.json", "Ed25519", grace=float("inf"))
+    with ctx.db.write() as session:  # a copy of a record the node casc-node published and signed
         body = {k: v for k, v in AUTHORITY.items() if k != "owner_network"}
-        write_record(session, ctx.taxonomy, origin="casc-node", record_type="authority",
-                     record_id="casc-node:a-copy", owner_network="casc", body=body, actor="sync")
+        write_record(session, ctx.taxonomy, signing_keys=casc_node_keys.signing_keys(), origin="casc-node",
+                     record_type="authority", record_id="casc-node:a-copy", owner_network="casc", body=body,
+                     actor="sync")
     own = client_with(app, tokens["publish:casc"])
     path = "/api/v1/authorities/casc-node:a-copy"
     before = snapshot(ctx)

@@ -23,8 +23,10 @@ AUTHORITY = {
 
 def write(ctx, record_id="local:kg-gpo", body=AUTHORITY, record_type="authority", origin="local"):
     with ctx.db.write() as session:
-        return write_record(session, ctx.taxonomy, origin=origin, record_type=record_type, record_id=record_id,
-                            owner_network="casc", body=body, actor="test").changed
+        return write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=origin, record_type=record_type, record_id=record_id,
+            owner_network="casc", body=body, actor="test").changed
 
 
 def log(ctx, origin="local"):

@@ -213,8 +213,10 @@ def test_the_index_follows_writes_deletes_and_the_records_it_draws_on(search_app
 
     def write(record_type, record_id, body):
         with ctx.db.write() as session:
-            write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record_type,
-                         record_id=record_id, owner_network="globe", body=body, actor="test")
+            write_record(
+                session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+                origin=ctx.settings.node_id, record_type=record_type,
+                record_id=record_id, owner_network="globe", body=body, actor="test")
 
     write("authority", authority_id, authority)
     write("contact_point", point_id, point)
@@ -260,11 +262,13 @@ def test_elasticsearch_catches_up_from_the_change_log_after_an_outage(search_app
     record_id = f"{ctx.settings.namespace}:is-{marker.lower()}"
     try:
         with ctx.db.write() as session:  # the write commits although its catch-up fails
-            write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type="authority",
-                         record_id=record_id, owner_network="globe", actor="test", body={
-                             "names": {"en": f"{marker} Office"}, "kind": "other", "country": "IS",
-                             "competences": ["corruption"], "request_types": ["mla"], "languages": ["en"],
-                             "status": "active", "channels": []})
+            write_record(
+                session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+                origin=ctx.settings.node_id, record_type="authority",
+                record_id=record_id, owner_network="globe", actor="test", body={
+                "names": {"en": f"{marker} Office"}, "kind": "other", "country": "IS",
+                "competences": ["corruption"], "request_types": ["mla"], "languages": ["en"],
+                "status": "active", "channels": []})
         response = callers["anonymous"].get("/api/v1/search", query_string={"q": marker})
         assert response.status_code == 503 and response.mimetype == "application/problem+json"
     finally:
@@ -275,6 +279,8 @@ def test_elasticsearch_catches_up_from_the_change_log_after_an_outage(search_app
     assert ids(search(callers["anonymous"], q=marker)) == [record_id]
     assert ctx.search.status()["pending"] == 0
     with ctx.db.write() as session:
-        write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type="authority",
-                     record_id=record_id, owner_network="globe", body=None, actor="test")
+        write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=ctx.settings.node_id, record_type="authority",
+            record_id=record_id, owner_network="globe", body=None, actor="test")
     assert search(callers["anonymous"], q=marker)["total"] == 0

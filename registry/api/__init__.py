@@ -89,6 +89,7 @@ def init_api(app: Flask) -> Api:
         authorities,
         contact_points,
         emergency_notes,
+        federation,
         lookup,
         networks,
         oauth,
@@ -104,9 +105,11 @@ def init_api(app: Flask) -> Api:
     audit.init_audit_trail(app)
     init_cache(app, settings.response_cache_size)
 
-    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, admin, audit):
+    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, federation, admin,
+                   audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)
+    api.register_blueprint(federation.well_known)
     return api
 
 

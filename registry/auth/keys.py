@@ -21,7 +21,8 @@ from joserfc.jwk import ECKey, KeySet, OKPKey
 
 GENERATORS = {
     "ES256": lambda: ECKey.generate_key("P-256", parameters={"alg": "ES256", "use": "sig"}, private=True),
-    "EdDSA": lambda: OKPKey.generate_key("Ed25519", parameters={"alg": "EdDSA", "use": "sig"}, private=True),
+    # EdDSA with Ed25519, named by its fully-specified algorithm identifier (RFC 9864).
+    "Ed25519": lambda: OKPKey.generate_key("Ed25519", parameters={"alg": "Ed25519", "use": "sig"}, private=True),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, UTCDateTime
@@ -25,6 +25,8 @@ class ChangeLogEntry(Base):
     body: Mapped[dict] = mapped_column(JSONBody)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(200))
+    # The origin's signed envelope of this version, exactly as signed (schemas/envelope.json).
+    envelope: Mapped[str | None] = mapped_column(Text)
 
 
 class OriginSequence(Base):

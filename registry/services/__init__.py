@@ -21,6 +21,8 @@ class Context:
     # Access tokens are signed with ES256; a retired key verifies until its last token expires.
     token_keys: KeyStore
     search: SearchBackend
+    # Record envelopes are signed with Ed25519; retired keys stay published, so old signatures verify.
+    record_keys: KeyStore
 
     @classmethod
     def create(cls, settings: Settings) -> Context:
@@ -28,7 +30,9 @@ class Context:
                               grace=settings.access_token_ttl + settings.token_leeway)
         db = Database(settings.database_url)
         taxonomy = load_taxonomy(settings.seed_path)
-        return cls(settings, db, taxonomy, token_keys, create_backend(settings, db))
+        record_keys = KeyStore(Path(settings.instance_path) / "keys" / "record-signing.json", "Ed25519",
+                               grace=float("inf"))
+        return cls(settings, db, taxonomy, token_keys, create_backend(settings, db), record_keys)
 
 
 @dataclass(frozen=True)

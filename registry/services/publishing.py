@@ -67,8 +67,10 @@ def create(ctx: Context, caller: Caller, record_type: str, payload) -> dict:
     require(caller, "record:write", owner_network=owner)
     with ctx.db.write() as session:
         record_id = f"{ctx.settings.namespace}:{ID_PREFIX[record_type]}-{secrets.token_hex(5)}"
-        result = write_record(session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record_type,
-                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id)
+        result = write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=ctx.settings.node_id, record_type=record_type,
+            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id)
         return _result(record_type, result.row, caller)
 
 
@@ -93,9 +95,11 @@ def replace(ctx: Context, caller: Caller, record_type: str, record_id: str, payl
         owner = owner or row.owner_network
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
-        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
-                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-                              expected_version=version)
+        result = write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=row.origin, record_type=record_type,
+            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
+            expected_version=version)
         return _result(record_type, result.row, caller)
 
 
@@ -113,9 +117,11 @@ def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
         body = merge(row.body, changes)
-        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
-                              record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-                              expected_version=version)
+        result = write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=row.origin, record_type=record_type,
+            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
+            expected_version=version)
         return _result(record_type, result.row, caller)
 
 
@@ -126,9 +132,11 @@ def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expec
         row = _writable_row(session, ctx, caller, record_type, record_id)
         if row.deleted:
             raise NotFound(f"{record_id} is already deleted")
-        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type=record_type,
-                              record_id=record_id, owner_network=row.owner_network, body=None,
-                              actor=caller.client_id, expected_version=_require_version(expected_version))
+        result = write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=row.origin, record_type=record_type,
+            record_id=record_id, owner_network=row.owner_network, body=None,
+            actor=caller.client_id, expected_version=_require_version(expected_version))
         return _result(record_type, result.row, caller)
 
 
@@ -165,9 +173,11 @@ def _change_members(ctx: Context, caller: Caller, network: str, authority_id: st
         else:
             members[index] = member
         body = row.body | {"members": members}
-        result = write_record(session, ctx.taxonomy, origin=row.origin, record_type="network", record_id=row.id,
-                              owner_network=row.owner_network, body=body, actor=caller.client_id,
-                              expected_version=_require_version(expected_version))
+        result = write_record(
+            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+            origin=row.origin, record_type="network", record_id=row.id,
+            owner_network=row.owner_network, body=body, actor=caller.client_id,
+            expected_version=_require_version(expected_version))
         return _result("network", result.row, caller)
 
 

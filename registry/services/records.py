@@ -2,7 +2,8 @@
 
 `write_record` is the only code that changes a record: it checks the body, bumps the version,
 writes the row, its projections and its search documents, and appends the change-log row with the
-next gap-free sequence number of the origin, all inside the caller's write transaction. Seeding, the write API
+next gap-free sequence number of the origin and the signed envelope of the version, all inside the
+caller's write transaction. Seeding, the write API
 and federation all come through here.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from joserfc.jwk import KeySet
 from sqlalchemy import delete, func, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from registry import models
 from registry.contracts import common_pattern
 from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
+from registry.federation import envelope
 from registry.permissions import Caller
 from registry.search import sql as search_index
 from registry.services import validation
@@ -47,10 +50,12 @@ def write_record(
     owner_network: str,
     body: dict | None,
     actor: str,
+    signing_keys: KeySet,
     now: datetime | None = None,
     expected_version: int | None = None,
 ) -> WriteResult:
-    """Create, update or (with `body=None`) tombstone one record of `origin`.
+    """Create, update or (with `body=None`) tombstone one record of `origin`, signing the new version
+    with `signing_keys` (the origin's record-signing key).
 
     A write that would change nothing (same body, same owner, not deleted) is skipped: no new
     version, no change-log row. That makes seeding and retried writes idempotent.
@@ -102,12 +107,30 @@ def write_record(
 
     counter.last_seq += 1
     session.info[CHANGED_RECORDS] = True
+    signed = envelope.sign(signing_keys, origin=origin, seq=counter.last_seq, record_id=record_id,
+                           record_type=record_type, version=row.version, deleted=deleted,
+                           owner_network=owner_network, updated_at=iso(row.updated_at), body=row.body)
     session.add(models.ChangeLogEntry(
         origin=origin, seq=counter.last_seq, record_id=record_id, type=record_type, version=row.version,
         deleted=deleted, owner_network=owner_network, body=row.body, recorded_at=row.updated_at, actor=actor,
+        envelope=signed,
     ))
     session.flush()
     return WriteResult(row, changed=True)
+
+
+def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
+    """Sign the change-log entries of `origin` written before envelopes existed (migration 0004);
+    the number signed. Only for this node's own origin: a copy is signed by its origin or not kept."""
+    log = models.ChangeLogEntry
+    count = 0
+    for entry in session.scalars(select(log).where(log.origin == origin, log.envelope.is_(None)).order_by(log.seq)):
+        entry.envelope = envelope.sign(signing_keys, origin=origin, seq=entry.seq, record_id=entry.record_id,
+                                       record_type=entry.type, version=entry.version, deleted=entry.deleted,
+                                       owner_network=entry.owner_network, updated_at=iso(entry.recorded_at),
+                                       body=entry.body)
+        count += 1
+    return count
 
 
 def lock_origin(session: Session, origin: str) -> models.OriginSequence:

@@ -94,7 +94,8 @@ def seed(ctx: Context) -> SeedReport:
 def write_seed_record(session, ctx: Context, record: SeedRecord, actor: str = ACTOR) -> bool:
     """Write one seed record as this node's own, through the single write path; True if it changed."""
     return write_record(
-        session, ctx.taxonomy, origin=ctx.settings.node_id, record_type=record.record_type,
+        session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(), origin=ctx.settings.node_id,
+        record_type=record.record_type,
         record_id=f"{ctx.settings.namespace}:{record.local_id}", owner_network=record.owner_network,
         body=record.body, actor=actor,
     ).changed

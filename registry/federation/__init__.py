@@ -1,0 +1,1 @@
+"""Federation: signed envelopes of every record version, and the feeds peers pull them from."""
