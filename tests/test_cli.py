@@ -154,6 +154,13 @@ def test_a_secretariat_publishes_through_a_served_node(node):
     jwks = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()
     assert len(jwks["keys"]) == 2
 
+    # Rotating the record-signing key leaves the token keys alone and keeps the old record key published.
+    record_keys = requests.get(f"{base}/.well-known/registry-keys.json", timeout=10).json()["keys"]
+    assert "retired" in run(node["env"], "keys", "rotate", "--record-signing")
+    after = requests.get(f"{base}/.well-known/registry-keys.json", timeout=10).json()["keys"]
+    assert len(after) == len(record_keys) + 1 and {k["kid"] for k in record_keys} < {k["kid"] for k in after}
+    assert requests.get(f"{base}/.well-known/jwks.json", timeout=10).json() == jwks
+
 
 def test_search_on_a_served_node(node):
     """Issue 4's acceptance walk: one contact point in two scripts and with a typo, a country and a
