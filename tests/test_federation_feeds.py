@@ -147,6 +147,11 @@ def test_a_cursor_older_than_the_retained_log_is_gone(fresh_ctx):
     assert "snapshot" in gone.get_json()["detail"]
     assert [i["seq"] for i in peer.get("/api/v1/federation/origins/local/changes",
                                        query_string={"after": 2}).get_json()["items"]] == [3, 4, 5]
+    with fresh_ctx.db.write() as session:  # every entry pruned: only a cursor at the end is current
+        session.execute(delete(models.ChangeLogEntry))
+    assert peer.get("/api/v1/federation/origins/local/changes", query_string={"after": 4}).status_code == 410
+    at_end = peer.get("/api/v1/federation/origins/local/changes", query_string={"after": 5}).get_json()
+    assert at_end["items"] == [] and not at_end["has_more"]
 
 
 def test_rotated_record_keys_keep_old_envelopes_verifiable(fresh_ctx):

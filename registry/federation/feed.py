@@ -68,8 +68,9 @@ def changes(ctx: Context, origin: str, after: int, limit: int) -> dict:
             raise NotFound(f"this node holds no records of origin {origin!r}")
         if after > counter.last_seq:
             raise InvalidParameter("after", f"{origin}'s log ends at {counter.last_seq}; a cursor cannot be beyond it")
-        first = session.scalar(select(func.min(log.seq)).where(log.origin == origin))
-        if first is not None and after < first - 1:
+        # With every entry pruned, the log here starts after the last seq.
+        first = session.scalar(select(func.min(log.seq)).where(log.origin == origin)) or counter.last_seq + 1
+        if after < first - 1:
             raise CursorGone(f"{origin}'s log here starts at seq {first}; a cursor at {after} is older than that. "
                        "Bootstrap from the snapshot, then follow the changes from its as_of_seq.",
                        first_seq=first, snapshot=f"/api/v1/federation/origins/{origin}/snapshot")
