@@ -354,13 +354,14 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10, help="seconds of measured load per endpoint")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load per endpoint first")
+def parse_load_options(argv, description: str) -> argparse.Namespace:
+    """The options every HTTP benchmark here takes; SIGTERM then stops the servers as Ctrl-C does."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10, help="seconds of measured load per row")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load per row first")
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per registry server")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", generate.DEFAULT_DATABASE_URL),
                         help=f"database to serve (default: {generate.DEFAULT_DATABASE_URL}, generated if needed)")
     parser.add_argument("--no-generate", action="store_true",
@@ -368,9 +369,13 @@ def main(argv=None) -> int:
     parser.add_argument("--load-generator", choices=["auto", "wrk", "python"], default="auto",
                         help="wrk if installed (auto), or the Python fallback")
     args = parser.parse_args(argv)
-
     signal.signal(signal.SIGTERM, _terminate)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_load_options(argv, __doc__)
     if args.no_generate:
         ctx = generate.context_for(args.database_url)
         try:

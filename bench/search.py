@@ -25,12 +25,10 @@ bench/out/search-results.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -332,27 +330,8 @@ def write_report(path: Path, header: list[str], lines: list[str]) -> None:
 
 # --- main ------------------------------------------------------------------------------------------
 
-def _terminate(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10, help="seconds of measured load per row")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load per row first")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each registry server")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", generate.DEFAULT_DATABASE_URL),
-                        help=f"registry database (default: {generate.DEFAULT_DATABASE_URL}, generated if needed)")
-    parser.add_argument("--no-generate", action="store_true",
-                        help="use the database as it is, without checking or generating the directory")
-    parser.add_argument("--load-generator", choices=["auto", "wrk", "python"], default="auto",
-                        help="wrk if installed (auto), or the Python fallback")
-    args = parser.parse_args(argv)
-
-    signal.signal(signal.SIGTERM, _terminate)
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    args = run.parse_load_options(argv, __doc__)
     if not args.no_generate:
         generate.ensure(args.database_url)
     ctx = generate.context_for(args.database_url)
