@@ -26,7 +26,7 @@ class SearchArgs(PageArgs):
 @blp.route("/search")
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, {"$ref": "#/components/schemas/Search"}, content_type="application/json")
-@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter, or q too long")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def search_directory(args):
     """Authorities, contact points and emergency notes matching the words and every filter, best first,
     each with a highlighted snippet and its link; facet counts over all matches. Contact points and
