@@ -93,7 +93,6 @@ def snapshot(ctx: Context, origin: str) -> Iterator[bytes]:
 
 
 def _snapshot_lines(ctx: Context, origin: str) -> Iterator[bytes]:
-    log = models.ChangeLogEntry
     with ctx.db.read() as session:
         if session.bind.dialect.name == "postgresql":
             # One consistent view for every statement below; SQLite's read transaction already is.
@@ -104,8 +103,7 @@ def _snapshot_lines(ctx: Context, origin: str) -> Iterator[bytes]:
         for record_type in RECORD_TYPES.values():
             model = record_type.model
             rows = session.execute(
-                select(model.id, model.version, model.deleted, log.seq, log.envelope)
-                .join(log, (log.origin == model.origin) & (log.record_id == model.id) & (log.version == model.version))
+                select(model.id, model.version, model.deleted, model.seq, model.envelope)
                 .where(model.origin == origin).order_by(model.id).execution_options(yield_per=SNAPSHOT_BATCH))
             for record_id, version, deleted, seq, envelope in rows:
                 digest.update(envelope.encode() + b"\n")

@@ -2,6 +2,7 @@
 
 from registry.models.auth import AuditEntry, Client, RevokedToken
 from registry.models.change_log import ChangeLogEntry, OriginSequence
+from registry.models.federation import Peer, QuarantinedItem, SyncState, TrustedOrigin
 from registry.models.records import (
     Authority,
     ContactPoint,
@@ -23,8 +24,12 @@ __all__ = [
     "Network",
     "NetworkMember",
     "OriginSequence",
+    "Peer",
+    "QuarantinedItem",
     "RecordTerm",
     "SearchCursor",
     "SearchDocumentRow",
     "SearchFacet",
+    "SyncState",
+    "TrustedOrigin",
 ]

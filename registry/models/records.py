@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -26,6 +26,9 @@ class RecordColumns:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[dict] = mapped_column(JSONBody)
+    # The origin's seq and signed envelope of the current version (what a snapshot serves).
+    seq: Mapped[int | None] = mapped_column(Integer)
+    envelope: Mapped[str | None] = mapped_column(Text)
 
     @declared_attr.directive
     def __table_args__(cls):

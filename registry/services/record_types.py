@@ -13,6 +13,7 @@ from datetime import date
 import langcodes
 
 from registry import models
+from registry.models.records import RecordColumns
 from registry.taxonomy import fold
 
 
@@ -105,5 +106,5 @@ RECORD_TYPES: dict[str, RecordType] = {
 
 def projected_columns(record_type: RecordType) -> list[str]:
     """Names of the projection columns of a type (all nullable, cleared on a tombstone)."""
-    common = {"id", "origin", "owner_network", "version", "updated_at", "deleted", "body"}
+    common = set(RecordColumns.__annotations__)
     return [c.key for c in record_type.model.__table__.columns if c.key not in common]

@@ -3,21 +3,25 @@
 `write_record` is the only code that changes a record: it checks the body, bumps the version,
 writes the row, its projections and its search documents, and appends the change-log row with the
 next gap-free sequence number of the origin and the signed envelope of the version, all inside the
-caller's write transaction. Seeding, the write API
-and federation all come through here.
+caller's write transaction. Seeding and the write API come through here.
+
+`apply_copy` is its counterpart for the versions of other origins that sync brings: it applies the
+origin-authoritative rule and stores a version with the origin's own seq and envelope. Both store
+through `_store_version`, so a copy is held exactly as a local record is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from joserfc.jwk import KeySet
 from sqlalchemy import delete, func, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from registry import models
+from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
@@ -90,33 +94,143 @@ def write_record(
         row = kind.model(id=record_id, origin=origin)
         session.add(row)
 
-    row.version = (row.version or 0) + 1
+    version = (row.version or 0) + 1
+    updated_at = now or utcnow()
+    stored_body = {} if deleted else body
+    counter.last_seq += 1
+    signed = envelope.sign(signing_keys, origin=origin, seq=counter.last_seq, record_id=record_id,
+                           record_type=record_type, version=version, deleted=deleted,
+                           owner_network=owner_network, updated_at=iso(updated_at), body=stored_body)
+    _store_version(session, row, record_type, version=version, owner_network=owner_network, updated_at=updated_at,
+                   body=body, seq=counter.last_seq, signed=signed)
+    _append_to_log(session, row, record_type, actor=actor)
+    return WriteResult(row, changed=True)
+
+
+class CopyOutcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    QUARANTINED = "quarantined"
+
+
+def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: bool) -> tuple[CopyOutcome, str | None]:
+    """Apply one version of a foreign origin's record by the origin-authoritative rule (DESIGN.md §5):
+    a higher version applies, the same version with the same content is a duplicate, the same version
+    with other content is equivocation (quarantined), a lower version is stale. The outcome, and why
+    when quarantined.
+
+    `claims` must come from `envelope.verify` of `signed` against the origin's trusted keys: this
+    function does not check signatures, namespaces or sequence order (the puller does). With `log`,
+    the version is appended to the origin's change log here whatever the outcome (so that this
+    node relays the origin's feed without gaps) and the origin's counter moves to its seq; a version
+    from a snapshot is not logged (the log here starts after the snapshot's as_of_seq).
+    """
+    record_type, record_id, origin = claims["type"], claims["id"], claims["origin"]
+    kind = RECORD_TYPES[record_type]
+    row = session.get(kind.model, record_id)
+    if log:
+        lock_origin(session, origin).last_seq = claims["seq"]
+        session.add(_log_entry(claims, signed, actor))
+    if row is not None and row.origin != origin:
+        return _quarantine(session, claims, signed, actor, f"{record_id} is held here as a record of {row.origin}")
+    if row is not None and claims["version"] < row.version:
+        return CopyOutcome.STALE, None
+    if row is not None and claims["version"] == row.version:
+        if (row.deleted, envelope.body_hash(row.body), row.owner_network) == (
+                claims["deleted"], claims["body_hash"], claims["owner_network"]):
+            return CopyOutcome.DUPLICATE, None
+        return _quarantine(session, claims, signed, actor,
+                           f"equivocation: version {row.version} of {record_id} is already held with other content "
+                           f"(body_hash {envelope.body_hash(row.body)}, this one {claims['body_hash']})")
+    reason = _unholdable(session, record_type, record_id, claims)
+    if reason:
+        return _quarantine(session, claims, signed, actor, reason)
+    if row is None:
+        row = kind.model(id=record_id, origin=origin)
+        session.add(row)
+    _store_version(session, row, record_type, version=claims["version"], owner_network=claims["owner_network"],
+                   updated_at=datetime.fromisoformat(claims["updated_at"]),
+                   body=None if claims["deleted"] else claims["body"], seq=claims["seq"], signed=signed)
+    return CopyOutcome.APPLIED, None
+
+
+def discard_copy(session: Session, record_type: str, row) -> None:
+    """Remove a copy its origin no longer has (absent from a verified snapshot): it is dropped with
+    its projections and search documents, as if it had never been received."""
+    row.deleted, row.body = True, {}
+    _write_terms(session, row.id, set())
+    former = _write_members(session, row, []) if record_type == "network" else set()
+    session.flush()
+    search_index.index_record(session, record_type, row, former)
+    session.delete(row)
+    session.flush()
+
+
+def _unholdable(session: Session, record_type: str, record_id: str, claims: dict) -> str | None:
+    """Why a signed version cannot be stored here, or None. Only the JSON Schema is checked, not the
+    taxonomy or references: the origin decided those, and its references may arrive later."""
+    try:
+        _refuse_id_of_another_type(session, record_type, record_id)
+    except IdConflict as exc:
+        return exc.detail
+    if claims["deleted"]:
+        return None
+    errors = contracts.body_errors(record_type, claims["body"])
+    if errors:
+        return f"body does not match the {record_type} schema: {errors[0]['path']}: {errors[0]['message']}"
+    if record_type == "network":
+        holder = session.scalar(select(models.Network.id).where(models.Network.code == claims["body"]["code"],
+                                                                models.Network.id != record_id))
+        if holder:
+            return f"network code {claims['body']['code']!r} is held here by {holder}"
+    return None
+
+
+def _quarantine(session: Session, claims: dict, signed: str, actor: str, reason: str):
+    session.add(models.QuarantinedItem(origin=claims["origin"], seq=claims["seq"], record_id=claims["id"],
+                                       version=claims["version"], reason=reason, source=actor, envelope=signed,
+                                       received_at=utcnow()))
+    return CopyOutcome.QUARANTINED, reason
+
+
+def _store_version(session: Session, row, record_type: str, *, version: int, owner_network: str,
+                   updated_at: datetime, body: dict | None, seq: int, signed: str) -> None:
+    """Write one version into the row, its projections and its search documents (body None: a tombstone)."""
+    kind = RECORD_TYPES[record_type]
+    deleted = body is None
+    row.version = version
     row.owner_network = owner_network
-    row.updated_at = now or utcnow()
+    row.updated_at = updated_at
     row.deleted = deleted
     row.body = {} if deleted else body
+    row.seq = seq
+    row.envelope = signed
     projection = {} if deleted else kind.project(body)
     for column in projected_columns(kind):
         setattr(row, column, projection.get(column))
-    _write_terms(session, record_id, set() if deleted else kind.terms(body))
+    _write_terms(session, row.id, set() if deleted else kind.terms(body))
     former_members: set[str] = set()
     if record_type == "network":
         former_members = _write_members(session, row, [] if deleted else body["members"])
     session.flush()
     search_index.index_record(session, record_type, row, former_members)
-
-    counter.last_seq += 1
     session.info[CHANGED_RECORDS] = True
-    signed = envelope.sign(signing_keys, origin=origin, seq=counter.last_seq, record_id=record_id,
-                           record_type=record_type, version=row.version, deleted=deleted,
-                           owner_network=owner_network, updated_at=iso(row.updated_at), body=row.body)
+
+
+def _append_to_log(session: Session, row, record_type: str, *, actor: str) -> None:
     session.add(models.ChangeLogEntry(
-        origin=origin, seq=counter.last_seq, record_id=record_id, type=record_type, version=row.version,
-        deleted=deleted, owner_network=owner_network, body=row.body, recorded_at=row.updated_at, actor=actor,
-        envelope=signed,
+        origin=row.origin, seq=row.seq, record_id=row.id, type=record_type, version=row.version, deleted=row.deleted,
+        owner_network=row.owner_network, body=row.body, recorded_at=row.updated_at, actor=actor, envelope=row.envelope,
     ))
     session.flush()
-    return WriteResult(row, changed=True)
+
+
+def _log_entry(claims: dict, signed: str, actor: str) -> models.ChangeLogEntry:
+    return models.ChangeLogEntry(
+        origin=claims["origin"], seq=claims["seq"], record_id=claims["id"], type=claims["type"],
+        version=claims["version"], deleted=claims["deleted"], owner_network=claims["owner_network"],
+        body=claims["body"], recorded_at=datetime.fromisoformat(claims["updated_at"]), actor=actor, envelope=signed)
 
 
 def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
@@ -129,6 +243,9 @@ def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
                                        record_type=entry.type, version=entry.version, deleted=entry.deleted,
                                        owner_network=entry.owner_network, updated_at=iso(entry.recorded_at),
                                        body=entry.body)
+        row = session.get(RECORD_TYPES[entry.type].model, entry.record_id)
+        if row is not None and row.version == entry.version:
+            row.seq, row.envelope = entry.seq, entry.envelope
         count += 1
     return count
 
