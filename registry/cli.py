@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from registry import create_app
 from registry.config import ConfigError
@@ -243,6 +243,173 @@ def audit_log(client, record, outcome, limit, as_json):
             click.echo(f"{entry['at']}  {entry['status']}  {entry['method']:<6} {entry['route']}  "
                        f"client={entry['client_id'] or '-'} addr={entry['address'] or '-'}"
                        + (f"  {entry['detail']}" if entry["detail"] else ""))
+
+
+@cli.group()
+def origins():
+    """Origins whose records this node accepts (their id namespace and record keys)."""
+
+
+@origins.command("trust")
+@click.argument("node_id")
+@click.option("--namespace", required=True, help="The id namespace the origin issues (ids are NAMESPACE:local-id).")
+@click.option("--jwks-url", required=True, help="Where the origin publishes its record keys, "
+              "e.g. https://casc.example.org/.well-known/registry-keys.json.")
+@_registry_errors
+def origins_trust(node_id, namespace, jwks_url):
+    """Accept NODE_ID's records: fetch its record keys now and pin them."""
+    from registry.federation.trust import trust_origin
+
+    info = trust_origin(_ctx(), node_id, namespace, jwks_url)
+    _audit("CLI", "origins trust", node_id)
+    click.echo(f"trusted {info.node_id} for {info.namespace}:* with keys {', '.join(info.kids)}")
+
+
+@origins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def origins_list(as_json):
+    """Every trusted origin: namespace, key ids, JWKS URL."""
+    from registry.federation.trust import list_trusted
+
+    found = list_trusted(_ctx())
+    if as_json:
+        click.echo(json.dumps([t.as_dict() for t in found], indent=2))
+        return
+    for t in found:
+        click.echo(f"{t.node_id:<20} {t.namespace:<20} {t.jwks_url}  keys={','.join(t.kids)}")
+
+
+@origins.command("remove")
+@click.argument("node_id")
+@_registry_errors
+def origins_remove(node_id):
+    """Stop accepting NODE_ID's records (copies already held stay, read-only)."""
+    from registry.federation.trust import untrust_origin
+
+    untrust_origin(_ctx(), node_id)
+    _audit("CLI", "origins remove", node_id)
+    click.echo(f"no longer trusting {node_id}")
+
+
+@cli.group()
+def peers():
+    """Nodes this node pulls from, with the client credentials each issued to this node."""
+
+
+@peers.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="The peer's base URL, e.g. https://casc.example.org.")
+@click.option("--client-id", required=True, help="The client id the peer issued to this node.")
+@click.option("--client-secret", required=True, envvar="REGISTRY_PEER_CLIENT_SECRET",
+              help="Its secret (or set REGISTRY_PEER_CLIENT_SECRET, to keep it out of the shell history).")
+@_registry_errors
+def peers_add(name, url, client_id, client_secret):
+    """Pull from the peer NAME at URL (kept encrypted with a key in the instance folder)."""
+    from registry.federation.peers import add_peer
+
+    info = add_peer(_ctx(), name, url, client_id, client_secret)
+    _audit("CLI", "peers add", name)
+    click.echo(f"added peer {info.name} at {info.url}")
+
+
+@peers.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def peers_list(as_json):
+    """Every peer: name, URL, client id (never the secret)."""
+    from registry.federation.peers import list_peers
+
+    found = list_peers(_ctx())
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in found], indent=2))
+        return
+    for p in found:
+        click.echo(f"{p.name:<20} {p.url}  client_id={p.client_id}")
+
+
+@peers.command("remove")
+@click.argument("name")
+@_registry_errors
+def peers_remove(name):
+    """Stop pulling from the peer NAME (copies it brought stay)."""
+    from registry.federation.peers import remove_peer
+
+    remove_peer(_ctx(), name)
+    _audit("CLI", "peers remove", name)
+    click.echo(f"removed peer {name}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--once", is_flag=True, help="One round over the peers, then exit (status 1 if an origin failed).")
+@click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT.")
+@click.option("--origin", "only", multiple=True, help="Only this origin (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print each origin's report as a JSON line.")
+@click.pass_context
+@with_appcontext
+def sync(click_ctx, once, watch, only, as_json):
+    """Pull the trusted origins' records from the peers: `--once` or `--watch`."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    if once == watch:
+        raise click.UsageError("give --once or --watch (or a subcommand: status, quarantine)")
+    import signal
+
+    from registry.federation import puller
+
+    def show(reports):
+        for report in reports:
+            click.echo(json.dumps(report.as_dict()) if as_json else _report_line(report))
+
+    if once:
+        reports = puller.sync_once(_ctx(), only=set(only) or None)
+        show(reports)
+        sys.exit(1 if any(r.error for r in reports) else 0)
+    stopping = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    puller.watch(_ctx(), on_round=show, stop=lambda: bool(stopping))
+
+
+def _report_line(report) -> str:
+    if report.skipped:
+        return f"{report.origin}: skipped, {report.skipped}"
+    counts = ", ".join(f"{v} {k}" for k, v in report.counts.items() if v)
+    line = f"{report.origin} from {report.source}: " + ("bootstrapped, " if report.bootstrapped else "") + \
+        f"{report.pages} pages, {counts or 'nothing new'}; cursor {report.cursor}"
+    return line + (f"; FAILED: {report.error}" if report.error else "")
+
+
+@sync.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def sync_status(as_json):
+    """Per origin: source, cursor, lag, counts, last success and last error."""
+    from registry.federation.status import sync_status as status
+
+    found = status(_ctx())
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for s in found:
+        counts = " ".join(f"{k}={v}" for k, v in s["counts"].items())
+        click.echo(f"{s['origin']:<16} {'trusted' if s['trusted'] else 'UNTRUSTED':<9} source={s['source'] or '-'} "
+                   f"cursor={s['cursor']} lag={s['lag_records']} records/{s['lag_seconds']} s "
+                   f"last_success={s['last_success_at'] or '-'} {counts}"
+                   + (f"\n    last error ({s['last_error_at']}): {s['last_error']}" if s["last_error"] else ""))
+
+
+@sync.command("quarantine")
+@click.option("--origin", help="Only items of this origin.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Newest items shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines (with the envelopes).")
+def sync_quarantine(origin, limit, as_json):
+    """Versions held back (equivocation, a body this node cannot hold), newest first, with the reason."""
+    from registry.federation.status import quarantine
+
+    for item in quarantine(_ctx(), origin, limit):
+        if as_json:
+            click.echo(json.dumps(item))
+        else:
+            click.echo(f"{item['received_at']}  {item['origin']} seq {item['seq']}  {item['record_id']} "
+                       f"v{item['version']}  from {item['source']}: {item['reason']}")
 
 
 def main() -> None:

@@ -93,6 +93,19 @@ class Settings:
         "Name of the Elasticsearch alias searched (each `registry reindex` builds a new index behind it). "
         "Default: `registry-<node id>`.",
     )
+    federation_allow_hosts: str = _setting(
+        "REGISTRY_FEDERATION_ALLOW_HOSTS", "",
+        "Hosts that peer and JWKS URLs may point to although they are private, loopback or link-local: "
+        "comma-separated names, addresses or CIDR networks (e.g. `127.0.0.1` to run nodes side by side). "
+        "Outbound requests to such addresses are refused otherwise.",
+    )
+    federation_timeout: int = _setting(
+        "REGISTRY_FEDERATION_TIMEOUT", 30,
+        "Seconds an outbound federation request may take (a snapshot: seconds between two reads).",
+    )
+    sync_interval: int = _setting(
+        "REGISTRY_SYNC_INTERVAL", 60, "Seconds `registry sync --watch` waits between two rounds over its peers."
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder holding the taxonomies and the demonstration directory.",
@@ -128,6 +141,10 @@ class Settings:
             raise ConfigError("REGISTRY_ACCESS_TOKEN_TTL must be between 1 and 900 seconds")
         if not 0 <= self.token_leeway <= 120:
             raise ConfigError("REGISTRY_TOKEN_LEEWAY must be between 0 and 120 seconds")
+        if not 1 <= self.federation_timeout <= 600:
+            raise ConfigError("REGISTRY_FEDERATION_TIMEOUT must be between 1 and 600 seconds")
+        if not 1 <= self.sync_interval <= 86400:
+            raise ConfigError("REGISTRY_SYNC_INTERVAL must be between 1 and 86400 seconds")
         if self.max_body_bytes < 1024:
             raise ConfigError("REGISTRY_MAX_BODY_BYTES must be at least 1024")
         for env, value in (("REGISTRY_RATE_LIMIT_CLIENT", self.rate_limit_client),

@@ -134,3 +134,10 @@ class CursorGone(RegistryError):
 
     status = 410
     title = "Cursor too old"
+
+
+class UpstreamFailed(RegistryError):
+    """Another node (a peer, an origin's JWKS) could not be reached or gave an unusable answer."""
+
+    status = 502
+    title = "Upstream node failed"

@@ -95,6 +95,7 @@ POLICY: dict[str, Rule] = {
     "clients:manage": _scope("admin"),
     "keys:rotate": _scope("admin"),
     "federation:read": _scope("federation:read"),
+    "federation:manage": _scope("admin"),
 }
 
 

@@ -18,10 +18,16 @@ ADMIN_ERRORS = [(400, "BAD_REQUEST", "Unknown query parameter or malformed JSON"
                 (401, "UNAUTHORIZED", "No valid access token"), (403, "FORBIDDEN", "The token lacks admin")]
 
 
-def _admin_errors(func):
-    for status, name, description in ADMIN_ERRORS:
-        func = blp.alt_response(status, response=name, description=description)(func)
-    return func
+def admin_errors(blueprint):
+    """The errors every admin route documents, for the routes of `blueprint`."""
+    def decorate(func):
+        for status, name, description in ADMIN_ERRORS:
+            func = blueprint.alt_response(status, response=name, description=description)(func)
+        return func
+    return decorate
+
+
+_admin_errors = admin_errors(blp)
 
 
 class NewClient(QueryArgs):

@@ -1,0 +1,103 @@
+"""The nodes this node pulls from (DESIGN.md §5, Trust): a name, a base URL and the OAuth2 client
+credentials that the peer issued to this node.
+
+The secret has to be sent to the peer, so it cannot be hashed like our own clients' secrets; it is
+encrypted (Fernet) with a key generated into the instance folder at first use, so a copy of the
+database alone does not give it away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from registry import models
+from registry.db import iso, utcnow
+from registry.errors import Conflict, InvalidParameter, NotFound
+from registry.federation.outbound import RefusedURL
+from registry.federation.trust import NAME, outbound
+from registry.services import Context
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    name: str
+    url: str
+    client_id: str
+    created_at: str
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class PeerCredentials:
+    name: str
+    url: str
+    client_id: str
+    client_secret: str
+
+
+def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: str) -> PeerInfo:
+    if not NAME.fullmatch(name):
+        raise InvalidParameter("name", "lowercase letters, digits and '-', starting with a letter")
+    url = url.rstrip("/")
+    try:
+        outbound(ctx).check_url(url)
+    except RefusedURL as exc:
+        raise InvalidParameter("url", str(exc)) from None
+    if not client_id or not client_secret:
+        raise InvalidParameter("client_id", "give the client id and secret the peer issued to this node")
+    with ctx.db.write() as session:
+        if session.get(models.Peer, name) is not None:
+            raise Conflict(f"a peer named {name!r} exists; remove it first or choose another name")
+        row = models.Peer(name=name, url=url, client_id=client_id, client_secret=_fernet(ctx).encrypt(
+            client_secret.encode()).decode(), created_at=utcnow())
+        session.add(row)
+        session.flush()
+        return _info(row)
+
+
+def list_peers(ctx: Context) -> list[PeerInfo]:
+    with ctx.db.read() as session:
+        return [_info(row) for row in session.scalars(select(models.Peer).order_by(models.Peer.name))]
+
+
+def remove_peer(ctx: Context, name: str) -> None:
+    """Stop pulling from the peer. Copies it brought stay; origins it offered are pulled from other peers."""
+    with ctx.db.write() as session:
+        row = session.get(models.Peer, name)
+        if row is None:
+            raise NotFound(f"no peer named {name!r}")
+        session.delete(row)
+
+
+def credentials(ctx: Context) -> list[PeerCredentials]:
+    """Every peer with its secret decrypted, for the puller."""
+    fernet = _fernet(ctx)
+    with ctx.db.read() as session:
+        return [PeerCredentials(row.name, row.url, row.client_id, fernet.decrypt(row.client_secret.encode()).decode())
+                for row in session.scalars(select(models.Peer).order_by(models.Peer.name))]
+
+
+def _fernet(ctx: Context) -> Fernet:
+    path = Path(ctx.settings.instance_path) / "keys" / "peer-secrets.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_suffix(f".{os.getpid()}")
+        draft.write_bytes(Fernet.generate_key())
+        draft.chmod(0o600)
+        # A hard link appears whole or not at all: of two processes starting together, one key wins.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return Fernet(path.read_bytes().strip())
+
+
+def _info(row: models.Peer) -> PeerInfo:
+    return PeerInfo(name=row.name, url=row.url, client_id=row.client_id, created_at=iso(row.created_at))

@@ -1,0 +1,572 @@
+"""Pull sync (DESIGN.md §5): copy every trusted origin's records from the peers that offer them.
+
+For each origin a peer offers, the puller holds the origin's lock (one puller per origin across
+processes), then either bootstraps from the peer's snapshot (no cursor yet, or the peer answered
+410 because the cursor is older than its log) or follows the origin's change feed from the cursor.
+
+Nothing unverified is applied. A page is checked whole before any of it is applied: every item
+must be the next seq, signed by a key the origin published (`typ` and `alg` checked), claim that
+origin and carry an id in its namespace. A page that fails, or does not parse, is discarded whole
+and stops the origin for this round; a later round fetches it again. A valid page is applied by
+`records.apply_copy` and the cursor moves in the same transaction, so a puller killed at any point
+leaves either the whole page or none of it. A snapshot is spooled to a temporary file while it is
+verified, and applied in one transaction only when its manifest's count and digest match.
+
+Requests that fail for a passing reason (connection refused or reset, timeout, 429, 5xx, a page
+cut short) are retried with exponential backoff and full jitter, waiting at least what
+`Retry-After` asks. An origin that still fails is put off (`retry_at`) for the watch loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import orjson
+from joserfc.jwk import KeySet
+from sqlalchemy import delete, select, text
+from sqlalchemy.engine import make_url
+
+from registry import models
+from registry.db import utcnow
+from registry.federation import envelope, peers, trust
+from registry.federation.outbound import Outbound, OutboundError, Response
+from registry.services import Context
+from registry.services.record_types import RECORD_TYPES
+from registry.services.records import apply_copy, discard_copy, lock_origin
+
+PAGE_LIMIT = 500
+PAGE_MAX_BYTES = 64 << 20
+SNAPSHOT_MAX_BYTES = 8 << 30
+TOKEN_MAX_BYTES = 64 << 10
+ATTEMPTS = 4
+BACKOFF_BASE = 0.5
+# A Retry-After longer than this is not waited out within a round: the origin is put off instead.
+LONGEST_WAIT = 60.0
+# How long a failing origin is put off in the watch loop: doubling from a minute, at most an hour.
+PUT_OFF_BASE, PUT_OFF_MAX = 60, 3600
+
+
+class SyncFailure(Exception):
+    """This origin cannot be pulled from this peer now; the message says why."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, refused: int = 0):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.refused = refused
+
+
+class Transient(SyncFailure):
+    """A failure worth retrying: the peer or the network, not the data."""
+
+
+@dataclass
+class OriginReport:
+    origin: str
+    source: str | None = None
+    bootstrapped: bool = False
+    pages: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("applied", "duplicate", "stale", "quarantined", "refused"), 0))
+    cursor: int | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+# -- talking to a peer ----------------------------------------------------------------------------
+
+class PeerClient:
+    """One peer for one round: its token (client credentials, scope federation:read) and its feeds."""
+
+    def __init__(self, credentials: peers.PeerCredentials, outbound: Outbound, sleep: Callable = time.sleep):
+        self.credentials = credentials
+        self.name = credentials.name
+        self.outbound = outbound
+        self.sleep = sleep
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    def origins(self) -> list[dict]:
+        listing = self.json("/api/v1/federation/origins")
+        if not isinstance(listing, list) or not all(isinstance(o, dict) and isinstance(o.get("origin"), str)
+                                                    and isinstance(o.get("last_seq"), int) for o in listing):
+            raise SyncFailure(f"{self.name}: its list of origins is not a list of {{origin, last_seq}}")
+        return listing
+
+    def json(self, path: str, params: dict | None = None, *, accept_gone: bool = False):
+        """The JSON answer of a GET, retried while it fails for a passing reason (a body that does not
+        parse counts as one: a page cut short). None for a 410 when `accept_gone`."""
+        def attempt():
+            response = self.get(path, params, max_bytes=PAGE_MAX_BYTES)
+            if response.status == 410 and accept_gone:
+                return None
+            self.check(response, path)
+            try:
+                return orjson.loads(response.body)
+            except orjson.JSONDecodeError as exc:
+                raise Transient(f"{self.name}{path}: the answer is not complete JSON ({exc}); discarded") from None
+        return self.retrying(attempt)
+
+    def get(self, path: str, params: dict | None = None, *, max_bytes: int) -> Response:
+        url = self.url(path, params)
+        try:
+            response = self.outbound.request("GET", url, headers=self.headers(), max_bytes=max_bytes)
+            if response.status == 401:
+                self._token = None
+                response = self.outbound.request("GET", url, headers=self.headers(), max_bytes=max_bytes)
+        except OutboundError as exc:
+            raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
+                                                                retry_after=exc.retry_after) from None
+        return response
+
+    @contextlib.contextmanager
+    def stream(self, path: str) -> Iterator[Iterator[bytes]]:
+        try:
+            with self.outbound.stream_lines(self.url(path), headers=self.headers(),
+                                            max_bytes=SNAPSHOT_MAX_BYTES) as (response, lines):
+                self.check(response, path)
+                yield self._guarded(lines)
+        except OutboundError as exc:
+            raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
+                                                                retry_after=exc.retry_after) from None
+
+    def _guarded(self, lines: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            yield from lines
+        except OutboundError as exc:
+            raise Transient(f"{self.name}: the snapshot broke off: {exc}") from None
+
+    def check(self, response: Response, path: str) -> None:
+        if 200 <= response.status < 300:
+            return
+        detail = _problem_detail(response.body)
+        message = f"{self.name}{path.split('?')[0]} answered {response.status}" + (f": {detail}" if detail else "")
+        if response.status == 429 or response.status >= 500:
+            raise Transient(message, retry_after=Outbound.retry_after(response))
+        raise SyncFailure(message)
+
+    def retrying(self, attempt: Callable):
+        for number in range(1, ATTEMPTS + 1):
+            try:
+                return attempt()
+            except Transient as exc:
+                wait = random.uniform(0, BACKOFF_BASE * 2 ** number)
+                if exc.retry_after is not None:
+                    wait = max(wait, exc.retry_after)
+                if number == ATTEMPTS or wait > LONGEST_WAIT:
+                    raise
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def url(self, path: str, params: dict | None = None) -> str:
+        return f"{self.credentials.url}{path}" + (f"?{urlencode(params)}" if params else "")
+
+    def headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token()}", "Accept": "application/json"}
+
+    def token(self) -> str:
+        if self._token and time.monotonic() < self._token_expires:
+            return self._token
+        body = urlencode({"grant_type": "client_credentials", "scope": "federation:read",
+                          "client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret})
+
+        def attempt():
+            try:
+                response = self.outbound.request(
+                    "POST", f"{self.credentials.url}/oauth/token", body=body.encode(), max_bytes=TOKEN_MAX_BYTES,
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
+            except OutboundError as exc:
+                raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
+                                                                    retry_after=exc.retry_after) from None
+            self.check(response, "/oauth/token")
+            return response
+        response = self.retrying(attempt)
+        try:
+            answer = orjson.loads(response.body)
+            self._token = answer["access_token"]
+            expires_in = float(answer.get("expires_in", 300))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise SyncFailure(f"{self.name}/oauth/token: no access token in the answer") from None
+        self._token_expires = time.monotonic() + max(expires_in - 30, 1)
+        return self._token
+
+
+def _problem_detail(body: bytes) -> str | None:
+    try:
+        problem = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return str(problem.get("detail"))[:300] if isinstance(problem, dict) and problem.get("detail") else None
+
+
+# -- verifying ------------------------------------------------------------------------------------
+
+class Verifier:
+    """Checks envelopes against one trusted origin's pinned keys, fetching them again once if an
+    envelope names a kid they lack (the origin may have rotated)."""
+
+    def __init__(self, ctx: Context, origin: models.TrustedOrigin):
+        self.ctx = ctx
+        self.origin = origin
+        self.keys: KeySet = trust.key_set(origin)
+        self.refreshed = False
+
+    def claims(self, signed, expected_seq: int | None = None, *, line: dict | None = None) -> dict:
+        """The verified claims of one item; SyncFailure (refused=1) naming what is wrong otherwise."""
+        if not isinstance(signed, str):
+            raise SyncFailure("an item has no envelope string", refused=1)
+        try:
+            claims = envelope.verify(signed, self.keys)
+        except envelope.InvalidEnvelope as exc:
+            if "unknown kid" not in str(exc) or self.refreshed:
+                raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
+            self.refreshed = True
+            fresh = trust.refresh_keys(self.ctx, self.origin.node_id)
+            if fresh is None:
+                raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
+            self.keys = trust.key_set(fresh)
+            return self.claims(signed, expected_seq, line=line)
+        problem = self._problem(claims, expected_seq, line)
+        if problem:
+            raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {problem}", refused=1)
+        return claims
+
+    def _problem(self, claims: dict, expected_seq: int | None, line: dict | None) -> str | None:
+        if claims.get("origin") != self.origin.node_id:
+            return f"it claims the origin {claims.get('origin')!r}"
+        record_id = claims.get("id")
+        if not isinstance(record_id, str) or not record_id.startswith(f"{self.origin.namespace}:"):
+            return f"the id {record_id!r} is not in {self.origin.node_id}'s namespace {self.origin.namespace!r}"
+        if claims.get("type") not in RECORD_TYPES:
+            return f"unknown record type {claims.get('type')!r}"
+        if not (isinstance(claims.get("seq"), int) and isinstance(claims.get("version"), int)
+                and claims["version"] >= 1 and isinstance(claims.get("deleted"), bool)
+                and isinstance(claims.get("body"), dict) and isinstance(claims.get("owner_network"), str)
+                and isinstance(claims.get("updated_at"), str)):
+            return "its claims are incomplete"
+        if expected_seq is not None and claims["seq"] != expected_seq:
+            return f"it carries seq {claims['seq']} where the feed needs {expected_seq} (a gap or a replay)"
+        if line is not None and any(line.get(k) != claims[k] for k in ("id", "type", "version", "deleted", "seq")):
+            return f"the snapshot line of {line.get('id')!r} does not match its envelope"
+        return None
+
+
+# -- one origin -----------------------------------------------------------------------------------
+
+class OriginPull:
+    """Pulling one origin from one peer: bootstrap if needed, then the feed up to the peer's end."""
+
+    def __init__(self, ctx: Context, peer: PeerClient, trusted: models.TrustedOrigin, report: OriginReport,
+                 offered_seq: int):
+        self.ctx = ctx
+        self.peer = peer
+        self.offered_seq = offered_seq
+        self.origin = trusted.node_id
+        self.verifier = Verifier(ctx, trusted)
+        self.report = report
+        self.actor = f"sync:{peer.name}"
+
+    def run(self) -> None:
+        _update_state(self.ctx, self.origin, source_last_seq=self.offered_seq)
+        cursor = self.cursor()
+        if cursor is not None and cursor >= self.offered_seq:
+            # Nothing here that this node lacks (or the peer is behind it): no request needed.
+            _update_state(self.ctx, self.origin, source=self.peer.name, last_success_at=utcnow(),
+                          caught_up_at=utcnow() if cursor == self.offered_seq else None)
+            self.report.cursor = cursor
+            return
+        if cursor is None:
+            cursor = self.bootstrap()
+        while True:
+            page = self.peer.json(f"/api/v1/federation/origins/{self.origin}/changes",
+                                  {"after": cursor, "limit": PAGE_LIMIT}, accept_gone=True)
+            if page is None:
+                cursor = self.bootstrap()
+                continue
+            items, has_more, last_seq = self.checked_page(page, cursor)
+            verified = [(self.verifier.claims(item.get("envelope"), cursor + 1 + i), item["envelope"])
+                        for i, item in enumerate(items)]
+            if verified:
+                cursor = self.apply_page(cursor, verified)
+            self.report.pages += 1
+            if not has_more:
+                _update_state(self.ctx, self.origin, source=self.peer.name, source_last_seq=last_seq,
+                              caught_up_at=utcnow() if cursor >= last_seq else None)
+                self.report.cursor = cursor
+                return
+
+    def cursor(self) -> int | None:
+        with self.ctx.db.read() as session:
+            counter = session.get(models.OriginSequence, self.origin)
+            return None if counter is None else counter.last_seq
+
+    def checked_page(self, page, cursor: int) -> tuple[list[dict], bool, int]:
+        if not (isinstance(page, dict) and page.get("origin") == self.origin and isinstance(page.get("items"), list)
+                and isinstance(page.get("has_more"), bool) and isinstance(page.get("last_seq"), int)
+                and all(isinstance(i, dict) for i in page["items"])):
+            raise SyncFailure(f"{self.peer.name}: the page after {cursor} of {self.origin} is not a change-feed page")
+        items = page["items"]
+        if len(items) > PAGE_LIMIT:
+            raise SyncFailure(f"{self.peer.name}: the page after {cursor} of {self.origin} is too long")
+        if page["has_more"] != (cursor + len(items) < page["last_seq"]):
+            raise SyncFailure(f"{self.peer.name}: the page after {cursor} of {self.origin} holds {len(items)} items "
+                              f"up to its last seq {page['last_seq']} and says has_more={page['has_more']}: items "
+                              "are missing; the page is discarded", refused=1)
+        for i, item in enumerate(items):
+            if item.get("seq") != cursor + 1 + i:
+                raise SyncFailure(f"{self.peer.name}: {self.origin}'s feed skips from {cursor + i} to "
+                                  f"{item.get('seq')}; the page is discarded and {self.origin} stops until it is "
+                                  "fetched again", refused=1)
+        return items, page["has_more"], page["last_seq"]
+
+    def apply_page(self, cursor: int, verified: list[tuple[dict, str]]) -> int:
+        counts = dict.fromkeys(("applied", "duplicate", "stale", "quarantined"), 0)
+        with self.ctx.db.write() as session:
+            counter = lock_origin(session, self.origin)
+            if counter.last_seq != cursor:
+                raise SyncFailure(f"{self.origin}'s cursor moved from {cursor} to {counter.last_seq} during the page")
+            for claims, signed in verified:
+                outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=True)
+                counts[outcome.value] += 1
+            _count(session, self.origin, counts, source=self.peer.name, last_success_at=utcnow())
+        self._add(counts)
+        return verified[-1][0]["seq"]
+
+    def bootstrap(self) -> int:
+        """Replace this node's copies of the origin with the peer's snapshot; the new cursor."""
+        with tempfile.TemporaryFile() as spool:
+            manifest, count = self.spool_snapshot(spool)
+            spool.seek(0)
+            counts = dict.fromkeys(("applied", "duplicate", "stale", "quarantined"), 0)
+            with self.ctx.db.write() as session:
+                counter = lock_origin(session, self.origin)
+                # The relayed log restarts after the snapshot: an older cursor here gets 410.
+                session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == self.origin))
+                held: set[str] = set()
+                for line in spool:
+                    claims, signed = orjson.loads(line)
+                    held.add(claims["id"])
+                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False)
+                    counts[outcome.value] += 1
+                for record_type in RECORD_TYPES.values():
+                    model = record_type.model
+                    for row in session.scalars(select(model).where(model.origin == self.origin)).all():
+                        if row.id not in held:
+                            discard_copy(session, record_type.name, row)
+                counter.last_seq = manifest["as_of_seq"]
+                now = utcnow()
+                _count(session, self.origin, counts, source=self.peer.name, bootstrapped_at=now, last_success_at=now)
+        self._add(counts)
+        self.report.bootstrapped = True
+        self.report.cursor = manifest["as_of_seq"]
+        return manifest["as_of_seq"]
+
+    def spool_snapshot(self, spool) -> tuple[dict, int]:
+        """Download and verify the snapshot into `spool`, one `[claims, envelope]` per line; the manifest
+        once its count and digest match what was received."""
+        def attempt():
+            spool.seek(0)
+            spool.truncate()
+            digest, count, manifest = hashlib.sha256(), 0, None
+            with self.peer.stream(f"/api/v1/federation/origins/{self.origin}/snapshot") as lines:
+                for raw in lines:
+                    if manifest is not None:
+                        raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot goes on after its manifest")
+                    try:
+                        line = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        raise Transient(f"{self.peer.name}: {self.origin}'s snapshot has a broken line "
+                                        f"after {count} records; discarded") from None
+                    if not isinstance(line, dict):
+                        raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot holds a line that is not "
+                                          "an object")
+                    if "manifest" in line:
+                        manifest = line["manifest"]
+                        continue
+                    claims = self.verifier.claims(line.get("envelope"), line=line)
+                    digest.update(line["envelope"].encode() + b"\n")
+                    count += 1
+                    spool.write(orjson.dumps([claims, line["envelope"]]) + b"\n")
+            return self.checked_manifest(manifest, count, digest.hexdigest())
+        return self.peer.retrying(attempt)
+
+    def checked_manifest(self, manifest, count: int, digest: str) -> tuple[dict, int]:
+        if manifest is None:
+            raise Transient(f"{self.peer.name}: {self.origin}'s snapshot ended without its manifest "
+                            f"(cut short after {count} records); discarded")
+        if not (isinstance(manifest, dict) and manifest.get("origin") == self.origin
+                and isinstance(manifest.get("as_of_seq"), int)):
+            raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot manifest is malformed")
+        if manifest.get("count") != count or manifest.get("digest") != digest:
+            raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot does not match its manifest "
+                              f"({count} records received, {manifest.get('count')} announced, or another digest); "
+                              "discarded", refused=1)
+        return manifest, count
+
+    def _add(self, counts: dict) -> None:
+        for name, value in counts.items():
+            self.report.counts[name] += value
+
+
+# -- a round --------------------------------------------------------------------------------------
+
+def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bool = False,
+              sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False) -> list[OriginReport]:
+    """Pull every trusted origin that a peer offers (or those in `only`), each from the first peer
+    that serves it: the origin itself when it is a peer, then the peer furthest ahead."""
+    outbound = trust.outbound(ctx)
+    trusted = trust.trusted(ctx)
+    offers: dict[str, list[tuple[tuple, PeerClient, int]]] = {}
+    reports: dict[str, OriginReport] = {}
+    for credentials in peers.credentials(ctx):
+        peer = PeerClient(credentials, outbound, sleep)
+        try:
+            listing = peer.origins()
+        except SyncFailure as exc:
+            for origin in _origins_from(ctx, peer.name):
+                reports.setdefault(origin, OriginReport(origin, peer.name, error=str(exc)))
+                _failed(ctx, origin, exc)
+            continue
+        for offered in listing:
+            origin = offered["origin"]
+            if origin == ctx.settings.node_id or (only and origin not in only):
+                continue
+            # The origin's own node first, then the peer furthest ahead.
+            rank = (0 if offered.get("own") else 1, -offered["last_seq"])
+            offers.setdefault(origin, []).append((rank, peer, offered["last_seq"]))
+    for origin in sorted(offers):
+        if stop():
+            break
+        report = OriginReport(origin)
+        reports[origin] = report
+        if origin not in trusted:
+            sources = ", ".join(peer.name for _, peer, _ in offers[origin])
+            report.skipped = (f"not trusted: offered by {sources}, refused. Trust it with `registry origins trust "
+                              f"{origin} --namespace NS --jwks-url URL` to accept its records")
+            _update_state(ctx, origin, last_error=report.skipped, last_error_at=utcnow(), last_attempt_at=utcnow())
+            continue
+        if respect_put_off and _put_off(ctx, origin):
+            report.skipped = "put off after failures; retried later"
+            continue
+        with origin_lock(ctx, origin) as held:
+            if not held:
+                report.skipped = "another puller holds this origin"
+                continue
+            _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report)
+    return [reports[o] for o in sorted(reports)]
+
+
+def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport):
+    _update_state(ctx, trusted.node_id, last_attempt_at=utcnow())
+    for _rank, peer, offered_seq in offers:
+        report.source = peer.name
+        try:
+            OriginPull(ctx, peer, trusted, report, offered_seq).run()
+        except SyncFailure as exc:
+            report.error = str(exc)
+            report.counts["refused"] += exc.refused
+            _failed(ctx, trusted.node_id, exc)
+            continue
+        report.error = None
+        _update_state(ctx, trusted.node_id, failures=0, retry_at=None)
+        return
+
+
+def watch(ctx: Context, *, on_round: Callable[[list[OriginReport]], None], stop: Callable[[], bool],
+          sleep: Callable = time.sleep) -> None:
+    """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`; failing origins are put off."""
+    while not stop():
+        on_round(sync_once(ctx, respect_put_off=True, sleep=sleep, stop=stop))
+        deadline = time.monotonic() + ctx.settings.sync_interval
+        while not stop() and time.monotonic() < deadline:
+            sleep(min(1.0, deadline - time.monotonic()))
+
+
+# -- locks and state ------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def origin_lock(ctx: Context, origin: str) -> Iterator[bool]:
+    """Hold the origin's sync lock if no other process does (yields False then). The lock dies with
+    its holder: a PostgreSQL advisory lock lives as long as its connection, a lock on a file next to
+    the SQLite database as long as its process."""
+    if ctx.db.dialect == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"registry-sync:{origin}".encode()).digest()[:8], "big", signed=True)
+        with ctx.db.engine.connect() as connection:
+            held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+            connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+        return
+    database = Path(make_url(str(ctx.db.engine.url)).database)
+    with open(database.parent / f"{database.name}.sync-{origin}.lock", "a+b") as file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _state(session, origin: str) -> models.SyncState:
+    state = session.get(models.SyncState, origin)
+    if state is None:
+        state = models.SyncState(origin=origin, applied=0, duplicate=0, stale=0, quarantined=0, refused=0, failures=0)
+        session.add(state)
+    return state
+
+
+def _update_state(ctx: Context, origin: str, **values) -> None:
+    with ctx.db.write() as session:
+        state = _state(session, origin)
+        for name, value in values.items():
+            if value is not None or name in ("retry_at",):
+                setattr(state, name, value)
+
+
+def _count(session, origin: str, counts: dict, **values) -> None:
+    """Add a page's outcomes to the origin's counters, in the page's own transaction."""
+    state = _state(session, origin)
+    for name, value in counts.items():
+        setattr(state, name, (getattr(state, name) or 0) + value)
+    for name, value in values.items():
+        setattr(state, name, value)
+
+
+def _failed(ctx: Context, origin: str, failure: SyncFailure) -> None:
+    with ctx.db.write() as session:
+        state = _state(session, origin)
+        state.failures = (state.failures or 0) + 1
+        state.refused = (state.refused or 0) + failure.refused
+        state.last_error, state.last_error_at = str(failure), utcnow()
+        put_off = random.uniform(0.5, 1.0) * min(PUT_OFF_BASE * 2 ** (state.failures - 1), PUT_OFF_MAX)
+        state.retry_at = utcnow() + timedelta(seconds=max(put_off, failure.retry_after or 0))
+
+
+def _put_off(ctx: Context, origin: str) -> bool:
+    with ctx.db.read() as session:
+        state = session.get(models.SyncState, origin)
+        return state is not None and state.retry_at is not None and state.retry_at > utcnow()
+
+
+def _origins_from(ctx: Context, peer_name: str) -> list[str]:
+    with ctx.db.read() as session:
+        return list(session.scalars(select(models.SyncState.origin).where(models.SyncState.source == peer_name)))

@@ -1,0 +1,64 @@
+"""Where this node stands with each foreign origin, and what it quarantined (for operators)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry import models
+from registry.db import iso, utcnow
+from registry.errors import InvalidParameter
+from registry.services import Context
+
+COUNTS = ("applied", "duplicate", "stale", "quarantined", "refused")
+
+
+def sync_status(ctx: Context) -> list[dict]:
+    """Per origin (trusted, or seen offered): source, cursor, last success, lag in records and
+    seconds, the counts of outcomes, the last error and when the watch loop retries it."""
+    now = utcnow()
+    with ctx.db.read() as session:
+        states = {s.origin: s for s in session.scalars(select(models.SyncState))}
+        trusted = {t.node_id for t in session.scalars(select(models.TrustedOrigin))}
+        cursors = dict(session.execute(select(models.OriginSequence.origin, models.OriginSequence.last_seq)).all())
+    answer = []
+    for origin in sorted((set(states) | trusted) - {ctx.settings.node_id}):
+        state = states.get(origin)
+        cursor = cursors.get(origin)
+        source_seq = state.source_last_seq if state else None
+        lag = None if source_seq is None else max(0, source_seq - (cursor or 0))
+        behind_since = state.caught_up_at or state.bootstrapped_at if state else None
+        answer.append({
+            "origin": origin,
+            "trusted": origin in trusted,
+            "source": state.source if state else None,
+            "cursor": cursor,
+            "source_last_seq": source_seq,
+            "lag_records": lag,
+            "lag_seconds": 0 if lag == 0 else (round((now - behind_since).total_seconds()) if behind_since else None),
+            "bootstrapped_at": _iso(state and state.bootstrapped_at),
+            "last_attempt_at": _iso(state and state.last_attempt_at),
+            "last_success_at": _iso(state and state.last_success_at),
+            "counts": {name: (getattr(state, name) or 0) if state else 0 for name in COUNTS},
+            "last_error": state.last_error if state else None,
+            "last_error_at": _iso(state and state.last_error_at),
+            "retry_at": _iso(state and state.retry_at),
+        })
+    return answer
+
+
+def quarantine(ctx: Context, origin: str | None = None, limit: int = 100) -> list[dict]:
+    """The versions held back, newest first, with the reason and the envelope as evidence."""
+    if not 1 <= limit <= 1000:
+        raise InvalidParameter("limit", "between 1 and 1000")
+    item = models.QuarantinedItem
+    query = select(item).order_by(item.id.desc()).limit(limit)
+    if origin:
+        query = query.where(item.origin == origin)
+    with ctx.db.read() as session:
+        return [{"id": q.id, "origin": q.origin, "seq": q.seq, "record_id": q.record_id, "version": q.version,
+                 "reason": q.reason, "source": q.source, "received_at": iso(q.received_at), "envelope": q.envelope}
+                for q in session.scalars(query)]
+
+
+def _iso(moment) -> str | None:
+    return iso(moment) if moment else None
