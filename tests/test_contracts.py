@@ -67,6 +67,8 @@ def _commands(group: click.Group, prefix: str):
     for name in group.list_commands(context):
         command = group.get_command(context, name)
         if isinstance(command, click.Group):
+            if command.invoke_without_command:  # a group that is a command too (`registry sync --once`)
+                yield f"{prefix} {name}"
             yield from _commands(command, f"{prefix} {name}")
         else:
             yield f"{prefix} {name}"

@@ -1,0 +1,326 @@
+"""Pull sync between real nodes (issue 5): three gunicorn processes with their own databases.
+
+A hosts CASC; B hosts EJN and pulls A; C pulls only B and trusts A's keys, so everything of A
+reaches C through B's relay. Convergence is proven with per-origin digests over the envelopes each
+node holds. The tests run in order on one federation per backend; each leaves it converged.
+Faults come from a hostile relay (tests/hostile_relay.py): a real server between C and B that
+alters, drops, replays, re-signs or breaks what B serves.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import pytest
+import requests
+from sqlalchemy import delete
+
+from registry import models
+from registry.auth.keys import KeyStore
+from registry.federation import envelope, puller, trust
+from tests.conftest import fresh_database_url
+from tests.hostile_relay import HostileRelay
+from tests.nodes import REGISTRY, Node, free_port
+
+
+def authority(country: str, name: str, network: str) -> dict:
+    return {"names": {"en": name}, "kind": "prosecution_service", "country": country, "competences": ["corruption"],
+            "request_types": ["mla"], "languages": ["en"], "status": "active",
+            "channels": [{"kind": "email", "value": f"{network}-desk@example.org", "visibility": "public"}]}
+
+
+def network(code: str, members: list[str]) -> dict:
+    return {"code": code, "names": {"en": f"{code.upper()} demo network"}, "scope": "regional",
+            "members": [{"authority_id": m, "role": "member"} for m in members]}
+
+
+def contact_point(authority_id: str, position: str) -> dict:
+    return {"authority_id": authority_id, "kind": "function", "position": {"en": position}, "languages": ["en"],
+            "roles": [{"network": "casc", "role": "contact_point"}], "hours": {"time_zone": "UTC", "always": True},
+            "valid_from": "2024-01-01", "email": "duty@example.org"}
+
+
+@pytest.fixture(scope="module")
+def federation(backend, tmp_path_factory):
+    nodes = {}
+    for node_id in ("node-a", "node-b", "node-c"):
+        instance = tmp_path_factory.mktemp(f"{node_id}-{backend}")
+        nodes[node_id] = Node(node_id, instance, fresh_database_url(backend, instance)).start()
+    a, b, c = nodes["node-a"], nodes["node-b"], nodes["node-c"]
+    for country in ("KG", "KZ", "UZ"):
+        a.write("authority", f"{country.lower()}-gpo", authority(country, f"Prosecutor General of {country}", "casc"),
+                "casc")
+        a.write("contact_point", f"{country.lower()}-gpo-desk", contact_point(f"node-a:{country.lower()}-gpo", "Desk"),
+                "casc")
+    a.write("network", "casc", network("casc", ["node-a:kg-gpo", "node-a:kz-gpo", "node-a:uz-gpo"]), "casc")
+    for country in ("FR", "DE"):
+        b.write("authority", f"{country.lower()}-moj", authority(country, f"Ministry of Justice of {country}", "ejn"),
+                "ejn")
+    b.write("network", "ejn", network("ejn", ["node-b:de-moj", "node-b:fr-moj"]), "ejn")
+    b.trust(a)
+    b.add_peer(a)
+    c.trust(a)
+    c.trust(b)
+    # C reaches B through the relay, which passes everything through until a test arms a fault.
+    relay = HostileRelay(b.url)
+    c.add_peer(b, url=relay.url)
+    yield a, b, c, relay
+    relay.close()
+    for node in nodes.values():
+        node.stop()
+
+
+def converged(*nodes: Node) -> None:
+    """Every node that holds an origin holds the same versions of its records, and its log of the
+    origin has no gap."""
+    for origin in ("node-a", "node-b"):
+        holders = [node for node in nodes if origin in node.origins]
+        digests = {node.node_id: node.digest(origin) for node in holders}
+        assert len(set(digests.values())) == 1, f"{origin}: {digests}"
+        for node in holders:
+            seqs = node.log_seqs(origin)
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True, f"{node.node_id}: gap"
+
+
+def sync_all(a: Node, b: Node, c: Node) -> None:
+    b.sync()
+    c.sync()
+
+
+def test_bootstrap_reaches_c_through_b_with_a_verified_origin(federation):
+    a, b, c, _ = federation
+    assert "node-a from node-a: bootstrapped" in b.cli("sync", "--once").stdout
+    assert "node-a from node-b: bootstrapped" in c.cli("sync", "--once").stdout
+    converged(a, b, c)
+    assert a.digest("node-a")[0] == 7 and b.digest("node-b")[0] == 3
+    copy = requests.get(f"{c.url}/api/v1/authorities/node-a:kg-gpo", timeout=10).json()
+    assert copy["origin"] == "node-a" and copy["names"]["en"] == "Prosecutor General of KG"
+    keys = requests.get(f"{a.url}/.well-known/registry-keys.json", timeout=10).json()
+    from joserfc.jwk import KeySet
+    claims = envelope.verify(c.record("authority", "node-a:kg-gpo").envelope, KeySet.import_key_set(keys))
+    assert claims["origin"] == "node-a" and claims["id"] == "node-a:kg-gpo"
+    # Copies are found by search and lookup, and keep their origin.
+    found = requests.get(f"{c.url}/api/v1/search", params={"q": "Prosecutor General KZ"}, timeout=10).json()
+    assert found["results"][0]["id"] == "node-a:kz-gpo" and found["results"][0]["origin"] == "node-a"
+
+
+def test_a_copy_is_read_only_and_names_its_origin(federation):
+    _a, _b, c, _ = federation
+    token = c.token("publish:casc")
+    answer = requests.patch(f"{c.url}/api/v1/authorities/node-a:kg-gpo", json={"languages": ["ru"]},
+                            headers={"Authorization": f"Bearer {token}", "If-Match": "*",
+                                     "Content-Type": "application/merge-patch+json"}, timeout=10)
+    assert answer.status_code == 409 and answer.json()["origin"] == "node-a"
+
+
+def test_incremental_changes_delete_and_recreate(federation):
+    a, b, c, _ = federation
+    a.write("authority", "kg-gpo", authority("KG", "Prosecutor General of the Kyrgyz Republic", "casc"), "casc")
+    a.write("authority", "tj-gpo", authority("TJ", "Prosecutor General of TJ", "casc"), "casc")
+    b.write("authority", "it-moj", authority("IT", "Ministry of Justice of IT", "ejn"), "ejn")
+    sync_all(a, b, c)
+    converged(a, b, c)
+    assert c.record("authority", "node-a:kg-gpo").version == 2
+
+    a.write("contact_point", "kz-gpo-desk", None, "casc")
+    sync_all(a, b, c)
+    converged(a, b, c)
+    assert c.record("contact_point", "node-a:kz-gpo-desk").deleted
+    a.write("contact_point", "kz-gpo-desk", contact_point("node-a:kz-gpo", "Desk, again"), "casc")
+    sync_all(a, b, c)
+    converged(a, b, c)
+    again = c.record("contact_point", "node-a:kz-gpo-desk")
+    assert (again.version, again.deleted, again.body["position"]["en"]) == (3, False, "Desk, again")
+
+
+def test_a_loop_a_b_c_a_converges_and_a_ignores_its_own_origin(federation):
+    a, b, c, _ = federation
+    a.trust(b, cli=True)
+    a.add_peer(c, cli=True)
+    a.write("authority", "am-gpo", authority("AM", "Prosecutor General of AM", "casc"), "casc")
+    b.write("authority", "es-moj", authority("ES", "Ministry of Justice of ES", "ejn"), "ejn")
+    for _ in range(2):
+        sync_all(a, b, c)
+        a.sync()
+    converged(a, b, c)
+    status = a.status()
+    assert "node-a" not in status, "a node never pulls its own origin"
+    assert status["node-b"]["source"] == "node-c" and status["node-b"]["lag_records"] == 0
+
+
+def test_sync_status_reports_counts_over_the_api(federation):
+    _a, b, _c, _ = federation
+    answer = requests.get(f"{b.url}/api/v1/federation/status", timeout=10,
+                          headers={"Authorization": f"Bearer {b.token('admin')}"})
+    assert answer.status_code == 200
+    (state,) = [s for s in answer.json() if s["origin"] == "node-a"]
+    assert state["trusted"] and state["source"] == "node-a" and state["counts"]["applied"] >= 7
+    assert state["lag_records"] == 0 and state["last_error"] is None and state["cursor"] == a_last_seq(federation)
+
+
+def a_last_seq(federation) -> int:
+    return federation[0].log_seqs("node-a")[-1]
+
+
+def test_a_cursor_past_retention_bootstraps_and_converges(federation):
+    a, b, c, _ = federation
+    for i in range(3):
+        a.write("authority", "kg-gpo", authority("KG", f"Prosecutor General of the Kyrgyz Republic ({i})", "casc"),
+                "casc")
+    # A keeps only its last entry (what a retention policy would leave): B's cursor is older.
+    last = a.log_seqs("node-a")[-1]
+    with a.ctx.db.write() as session:
+        session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == "node-a",
+                                                            models.ChangeLogEntry.seq < last))
+    assert [r.bootstrapped for r in b.sync() if r.origin == "node-a"] == [True]
+    # B's relayed log of A now starts after its snapshot, so C's cursor is older there too.
+    assert [(r.source, r.bootstrapped) for r in c.sync() if r.origin == "node-a"] == [("node-b", True)]
+    converged(a, b, c)
+    a.sync()
+    converged(a, b, c)
+
+
+@pytest.fixture
+def relay(federation):
+    """The relay between C and B, disarmed again after the test."""
+    hostile = federation[3]
+    yield hostile
+    hostile.set(None)
+
+
+def quarantine(node: Node) -> list[dict]:
+    return [json.loads(line) for line in node.cli("sync", "quarantine", "--json").stdout.splitlines()]
+
+
+def change_at_a(a: Node, b: Node, label: str) -> None:
+    a.write("authority", "uz-gpo", authority("UZ", f"Prosecutor General of UZ ({label})", "casc"), "casc")
+    b.sync()
+
+
+@pytest.mark.parametrize("fault", ["alter", "drop", "replay", "sign", "claim"])
+def test_a_relay_that_tampers_gets_nothing_applied(federation, relay, fault):
+    a, b, c, _ = federation
+    options = {}
+    if fault in ("sign", "claim"):
+        options["keys"] = KeyStore(b.instance / "keys" / "record-signing.json", "Ed25519",
+                                   grace=float("inf")).signing_keys()
+        options["claim_origin"] = "node-b"
+    if fault == "replay":
+        change_at_a(a, b, "an older version for the relay to replay")
+        c.sync()
+    relay.set(fault, times=1, origin="node-a", **options)
+    before = c.digest("node-a")
+    change_at_a(a, b, fault)
+    if fault == "alter":
+        result = c.cli("sync", "--once", check=False)
+        assert result.returncode == 1 and "node-a from node-b" in result.stdout and "FAILED" in result.stdout
+    else:
+        (report,) = [r for r in c.sync(check=False) if r.origin == "node-a"]
+        assert report.error and report.counts["refused"] == 1 and report.counts["applied"] == 0
+    assert relay.injected == 1
+    assert c.digest("node-a") == before, "nothing of a tampered page is applied"
+    state = c.status()["node-a"]
+    assert state["counts"]["refused"] >= 1 and state["last_error"] and state["lag_records"] > 0
+    c.sync()
+    converged(a, b, c)
+
+
+def test_equivocation_is_quarantined_and_resolved_by_the_next_version(federation, relay):
+    a, b, c, _ = federation
+    held = c.record("authority", "node-a:uz-gpo")
+    a_keys = KeyStore(a.instance / "keys" / "record-signing.json", "Ed25519", grace=float("inf")).signing_keys()
+    relay.set("equivocate", times=1, origin="node-a", keys=a_keys, version=held.version,
+              body=authority("UZ", "Someone else entirely", "casc"))
+    change_at_a(a, b, "equivocation")
+    c.sync()
+    assert relay.injected == 1
+    items = quarantine(c)
+    assert items[0]["record_id"] == "node-a:uz-gpo" and "equivocation" in items[0]["reason"]
+    assert c.record("authority", "node-a:uz-gpo").envelope == held.envelope, "the held version stays"
+    change_at_a(a, b, "after equivocation")
+    c.sync()
+    converged(a, b, c)
+
+
+@pytest.mark.parametrize("fault", ["status500", "slow", "reset", "truncate"])
+def test_a_failing_peer_is_retried_and_sync_converges(federation, relay, fault):
+    a, b, c, _ = federation
+    relay.set(fault, times=2 if fault == "status500" else 1, origin="node-a", seconds=4)
+    change_at_a(a, b, fault)
+    c.sync()
+    assert relay.injected == (2 if fault == "status500" else 1)
+    converged(a, b, c)
+
+
+def test_a_puller_killed_mid_page_resumes_without_gaps_or_duplicates(federation, relay):
+    a, b, c, _ = federation
+    relay.set("stall", times=1, origin="node-a")
+    change_at_a(a, b, "killed")
+    puller = subprocess.Popen([REGISTRY, "sync", "--once"], env=c.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    assert relay.stalled.wait(30), "the puller never reached the page"
+    puller.send_signal(signal.SIGKILL)
+    puller.wait(timeout=10)
+    relay.release.set()
+    c.sync()
+    converged(a, b, c)
+
+
+def test_one_puller_per_origin_at_a_time(federation):
+    _a, _b, c, _ = federation
+    with puller.origin_lock(c.ctx, "node-a") as held:
+        assert held
+        reports = {r.origin: r for r in c.sync(check=False)}
+    assert reports["node-a"].skipped == "another puller holds this origin"
+    assert reports["node-b"].error is None and reports["node-b"].skipped is None
+
+
+def test_an_untrusted_origin_is_refused_and_reported(federation):
+    a, b, c, _ = federation
+    trust.untrust_origin(c.ctx, "node-b")
+    before = c.digest("node-b")
+    b.write("authority", "pt-moj", authority("PT", "Ministry of Justice of PT", "ejn"), "ejn")
+    b.sync()
+    (report,) = [r for r in c.sync(check=False) if r.origin == "node-b"]
+    assert report.skipped.startswith("not trusted: offered by node-b, refused")
+    assert c.digest("node-b") == before
+    state = c.status()["node-b"]
+    assert state["trusted"] is False and "not trusted" in state["last_error"]
+    c.trust(b)
+    c.sync()
+    a.sync()
+    converged(a, b, c)
+
+
+def test_federation_admin_api(federation):
+    _a, b, c, _ = federation
+    admin = {"Authorization": f"Bearer {c.token('admin')}"}
+    reader = {"Authorization": f"Bearer {c.token('directory:read')}"}
+    origins = requests.get(f"{c.url}/api/v1/admin/origins", headers=admin, timeout=10)
+    assert {o["node_id"] for o in origins.json()} == {"node-a", "node-b"}
+    assert requests.get(f"{c.url}/api/v1/admin/origins", timeout=10).status_code == 401
+    assert requests.get(f"{c.url}/api/v1/admin/peers", headers=reader, timeout=10).status_code == 403
+    (peer,) = requests.get(f"{c.url}/api/v1/admin/peers", headers=admin, timeout=10).json()
+    assert peer["name"] == "node-b" and "client_secret" not in peer
+
+    def post(path, body):
+        return requests.post(f"{c.url}/api/v1/admin/{path}", json=body, headers=admin, timeout=30)
+
+    private = post("peers", {"name": "inside", "url": "http://10.1.2.3:8000", "client_id": "x", "client_secret": "y"})
+    assert private.status_code == 422 and "10.1.2.3" in private.json()["detail"]
+    assert post("peers", {"name": "ftp", "url": "ftp://127.0.0.1/", "client_id": "x",
+                          "client_secret": "y"}).status_code == 422
+    dead = post("origins", {"node_id": "node-z", "namespace": "node-z",
+                            "jwks_url": f"http://127.0.0.1:{free_port()}/keys.json"})
+    assert dead.status_code == 502 and dead.headers["Content-Type"] == "application/problem+json"
+    taken = post("origins", {"node_id": "node-y", "namespace": "node-b",
+                             "jwks_url": f"{b.url}/.well-known/registry-keys.json"})
+    assert taken.status_code == 409
+    added = post("peers", {"name": "spare", "url": b.url, "client_id": "x", "client_secret": "y"})
+    assert added.status_code == 201 and added.json()["name"] == "spare"
+    assert requests.delete(f"{c.url}/api/v1/admin/peers/spare", headers=admin, timeout=10).status_code == 204
+    assert requests.delete(f"{c.url}/api/v1/admin/peers/spare", headers=admin, timeout=10).status_code == 404
+    assert {o["node_id"] for o in requests.get(f"{c.url}/api/v1/admin/origins", headers=admin,
+                                               timeout=10).json()} == {"node-a", "node-b"}
