@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
+from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from registry import models
 from registry.auth.keys import KeyStore
+from registry.db import utcnow
 from registry.federation import envelope, puller, trust
 from tests.conftest import fresh_database_url
 from tests.hostile_relay import HostileRelay
@@ -174,7 +177,8 @@ def test_a_cursor_past_retention_bootstraps_and_converges(federation):
     with a.ctx.db.write() as session:
         session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == "node-a",
                                                             models.ChangeLogEntry.seq < last))
-    assert [r.bootstrapped for r in b.sync() if r.origin == "node-a"] == [True]
+    (report,) = [r for r in b.sync() if r.origin == "node-a"]
+    assert report.bootstrapped and report.counts["applied"] == 1 and report.counts["duplicate"] >= 7
     # B's relayed log of A now starts after its snapshot, so C's cursor is older there too.
     assert [(r.source, r.bootstrapped) for r in c.sync() if r.origin == "node-a"] == [("node-b", True)]
     converged(a, b, c)
@@ -324,3 +328,37 @@ def test_federation_admin_api(federation):
     assert requests.delete(f"{c.url}/api/v1/admin/peers/spare", headers=admin, timeout=10).status_code == 404
     assert {o["node_id"] for o in requests.get(f"{c.url}/api/v1/admin/origins", headers=admin,
                                                timeout=10).json()} == {"node-a", "node-b"}
+
+
+def test_a_key_rotation_at_the_origin_reaches_its_peers(federation):
+    a, b, c, _ = federation
+    a.cli("keys", "rotate", "--record-signing")
+    a.write("authority", "kg-gpo", authority("KG", "Prosecutor General of KG, under a new key", "casc"), "casc")
+    # The pinned keys were fetched moments ago; a refresh is allowed once a minute has passed.
+    for node in (b, c):
+        with node.ctx.db.write() as session:
+            session.execute(update(models.TrustedOrigin).values(keys_fetched_at=utcnow() - timedelta(minutes=2)))
+    sync_all(a, b, c)
+    a.sync()
+    converged(a, b, c)
+    assert len(trust.list_trusted(c.ctx)[0].kids) == 2, "the new key is pinned beside the old one"
+
+
+def test_the_watch_worker_follows_changes_and_stops_on_sigterm(federation):
+    a, b, c, _ = federation
+    worker = subprocess.Popen([REGISTRY, "sync", "--watch"], env=b.env | {"REGISTRY_SYNC_INTERVAL": "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        a.write("authority", "tj-gpo", authority("TJ", "Prosecutor General of TJ, watched", "casc"), "casc")
+        deadline = time.monotonic() + 30
+        while b.digest("node-a") != a.digest("node-a") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b.digest("node-a") == a.digest("node-a")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert "node-a from node-a" in out
+    c.sync()
+    a.sync()
+    converged(a, b, c)

@@ -251,14 +251,16 @@ def test_owner_network_changes_need_both_scopes(node):
 
 def test_a_foreign_record_names_the_origin_to_publish_at(node, tmp_path):
     app, ctx, tokens = node
-    from registry.services.records import write_record
+    from registry.federation import envelope
+    from registry.services.records import apply_copy
 
     casc_node_keys = KeyStore(tmp_path / "casc-node-records.json", "Ed25519", grace=float("inf"))
+    body = {k: v for k, v in AUTHORITY.items() if k != "owner_network"}
+    signed = envelope.sign(casc_node_keys.signing_keys(), origin="casc-node", seq=1, record_id="casc-node:a-copy",
+                           record_type="authority", version=1, deleted=False, owner_network="casc",
+                           updated_at="2026-11-30T10:00:00Z", body=body)
     with ctx.db.write() as session:  # a copy of a record the node casc-node published and signed
-        body = {k: v for k, v in AUTHORITY.items() if k != "owner_network"}
-        write_record(session, ctx.taxonomy, signing_keys=casc_node_keys.signing_keys(), origin="casc-node",
-                     record_type="authority", record_id="casc-node:a-copy", owner_network="casc", body=body,
-                     actor="sync")
+        apply_copy(session, envelope.verify(signed, casc_node_keys.signing_keys()), signed, actor="sync", log=True)
     own = client_with(app, tokens["publish:casc"])
     path = "/api/v1/authorities/casc-node:a-copy"
     before = snapshot(ctx)

@@ -284,3 +284,26 @@ def test_elasticsearch_catches_up_from_the_change_log_after_an_outage(search_app
             origin=ctx.settings.node_id, record_type="authority",
             record_id=record_id, owner_network="globe", body=None, actor="test")
     assert search(callers["anonymous"], q=marker)["total"] == 0
+
+
+def test_copies_from_a_snapshot_are_found_on_every_backend(search_app, callers, tmp_path):
+    """A snapshot brings copies without change-log entries; every backend indexes them all the same
+    (Elasticsearch from the rows' seq, since its outbox is the log)."""
+    from registry.auth.keys import KeyStore
+    from registry.federation import envelope
+    from registry.services.records import apply_copy, lock_origin
+
+    ctx = search_app.extensions["registry"]
+    keys = KeyStore(tmp_path / "snapshot-origin.json", "Ed25519", grace=float("inf")).signing_keys()
+    marker = f"Snapshot{uuid.uuid4().hex[:6]}"
+    origin = f"n-{marker.lower()}"
+    body = {"names": {"en": f"{marker} Office"}, "kind": "other", "country": "IS", "competences": ["corruption"],
+            "request_types": ["mla"], "languages": ["en"], "status": "active", "channels": []}
+    signed = envelope.sign(keys, origin=origin, seq=5, record_id=f"{origin}:office", record_type="authority",
+                           version=2, deleted=False, owner_network="globe", updated_at="2026-11-30T10:00:00Z",
+                           body=body)
+    with ctx.db.write() as session:  # what a bootstrap does: copies unlogged, the cursor at as_of_seq
+        lock_origin(session, origin).last_seq = 7
+        apply_copy(session, envelope.verify(signed, keys), signed, actor="sync:test", log=False)
+    (hit,) = search(callers["anonymous"], q=marker)["results"]
+    assert (hit["id"], hit["origin"]) == (f"{origin}:office", origin)

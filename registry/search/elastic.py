@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from elastic_transport import TransportError, Urllib3HttpNode
@@ -143,9 +144,17 @@ class ElasticsearchSearch:
     def _pending(self, session) -> list:
         entries: list = []
         log_entry = models.ChangeLogEntry
-        for origin, (done, _) in sorted(self._behind(session).items()):
-            entries += session.scalars(select(log_entry).where(log_entry.origin == origin, log_entry.seq > done)
-                                       .order_by(log_entry.seq).limit(CATCH_UP_BATCH - len(entries))).all()
+        for origin, (done, last) in sorted(self._behind(session).items()):
+            logged = session.scalars(select(log_entry).where(log_entry.origin == origin, log_entry.seq > done)
+                                     .order_by(log_entry.seq).limit(CATCH_UP_BATCH - len(entries))).all()
+            first_logged = logged[0].seq if logged else last + 1
+            if first_logged > done + 1:
+                # Copies that came in with a snapshot have no log entries below its as_of_seq: their
+                # rows carry the seq of their version, so they are indexed from the rows.
+                entries += _copies_between(session, origin, done, first_logged, CATCH_UP_BATCH - len(entries))
+                if len(entries) >= CATCH_UP_BATCH:
+                    break
+            entries += logged[:CATCH_UP_BATCH - len(entries)]
             if len(entries) >= CATCH_UP_BATCH:
                 break
         return entries
@@ -302,6 +311,27 @@ def _filters(request: SearchRequest) -> list[dict]:
                                "minimum_should_match": 1}}
         filters.append(clause)
     return filters
+
+
+@dataclass(frozen=True)
+class _CopyChange:
+    """A copy's current version, standing in for the change-log entry a snapshot did not bring."""
+
+    origin: str
+    seq: int
+    record_id: str
+    type: str
+
+
+def _copies_between(session, origin: str, done: int, before: int, limit: int) -> list[_CopyChange]:
+    """The origin's records whose current version has a seq in (done, before), in seq order."""
+    changes = []
+    for record_type in RECORD_TYPES.values():
+        model = record_type.model
+        changes += [_CopyChange(origin, seq, record_id, record_type.name) for record_id, seq in session.execute(
+            select(model.id, model.seq).where(model.origin == origin, model.seq > done, model.seq < before)
+            .order_by(model.seq).limit(limit))]
+    return sorted(changes, key=lambda change: change.seq)[:limit]
 
 
 def _former_members(session, entry) -> set[str]:
