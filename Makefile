@@ -20,7 +20,13 @@ db: install
 seed: db
 	$(BIN)/registry seed
 
-run: seed
+# `make run SEED=no` serves without loading the demonstration directory (a second node, see README).
+SEED ?= yes
+
+run: db
+ifeq ($(SEED),yes)
+	$(BIN)/registry seed
+endif
 	$(BIN)/registry serve
 
 # The test suite needs the local PostgreSQL server; start it when it is down.

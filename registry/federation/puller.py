@@ -269,8 +269,9 @@ class OriginPull:
     """Pulling one origin from one peer: bootstrap if needed, then the feed up to the peer's end."""
 
     def __init__(self, ctx: Context, peer: PeerClient, trusted: models.TrustedOrigin, report: OriginReport,
-                 offered_seq: int):
+                 offered_seq: int, stop: Callable[[], bool] = lambda: False):
         self.ctx = ctx
+        self.stop = stop
         self.peer = peer
         self.offered_seq = offered_seq
         self.origin = trusted.node_id
@@ -301,6 +302,9 @@ class OriginPull:
             if verified:
                 cursor = self.apply_page(cursor, verified)
             self.report.pages += 1
+            if has_more and self.stop():
+                self.report.cursor = cursor
+                return
             if not has_more:
                 _update_state(self.ctx, self.origin, source=self.peer.name, source_last_seq=last_seq,
                               caught_up_at=utcnow() if cursor >= last_seq else None)
@@ -352,6 +356,9 @@ class OriginPull:
             counts = dict.fromkeys(("applied", "duplicate", "stale", "quarantined"), 0)
             with self.ctx.db.write() as session:
                 counter = lock_origin(session, self.origin)
+                if counter.last_seq > manifest["as_of_seq"]:
+                    raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot is at seq {manifest['as_of_seq']}, "
+                                      f"behind the {counter.last_seq} held here; not applied")
                 # The relayed log restarts after the snapshot: an older cursor here gets 410.
                 session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == self.origin))
                 held: set[str] = set()
@@ -379,7 +386,7 @@ class OriginPull:
         def attempt():
             spool.seek(0)
             spool.truncate()
-            digest, count, manifest = hashlib.sha256(), 0, None
+            digest, count, manifest, newest = hashlib.sha256(), 0, None, 0
             with self.peer.stream(f"/api/v1/federation/origins/{self.origin}/snapshot") as lines:
                 for raw in lines:
                     if manifest is not None:
@@ -396,13 +403,14 @@ class OriginPull:
                         manifest = line["manifest"]
                         continue
                     claims = self.verifier.claims(line.get("envelope"), line=line)
+                    newest = max(newest, claims["seq"])
                     digest.update(line["envelope"].encode() + b"\n")
                     count += 1
                     spool.write(orjson.dumps([claims, line["envelope"]]) + b"\n")
-            return self.checked_manifest(manifest, count, digest.hexdigest())
+            return self.checked_manifest(manifest, count, digest.hexdigest(), newest)
         return self.peer.retrying(attempt)
 
-    def checked_manifest(self, manifest, count: int, digest: str) -> tuple[dict, int]:
+    def checked_manifest(self, manifest, count: int, digest: str, newest: int) -> tuple[dict, int]:
         if manifest is None:
             raise Transient(f"{self.peer.name}: {self.origin}'s snapshot ended without its manifest "
                             f"(cut short after {count} records); discarded")
@@ -413,6 +421,9 @@ class OriginPull:
             raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot does not match its manifest "
                               f"({count} records received, {manifest.get('count')} announced, or another digest); "
                               "discarded", refused=1)
+        if newest > manifest["as_of_seq"]:
+            raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot holds seq {newest}, past its as_of_seq "
+                              f"{manifest['as_of_seq']}; discarded", refused=1)
         return manifest, count
 
     def _add(self, counts: dict) -> None:
@@ -464,16 +475,17 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
             if not held:
                 report.skipped = "another puller holds this origin"
                 continue
-            _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report)
+            _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report, stop)
     return [reports[o] for o in sorted(reports)]
 
 
-def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport):
+def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport,
+                 stop: Callable[[], bool]):
     _update_state(ctx, trusted.node_id, last_attempt_at=utcnow())
     for _rank, peer, offered_seq in offers:
         report.source = peer.name
         try:
-            OriginPull(ctx, peer, trusted, report, offered_seq).run()
+            OriginPull(ctx, peer, trusted, report, offered_seq, stop).run()
         except SyncFailure as exc:
             report.error = str(exc)
             report.counts["refused"] += exc.refused
