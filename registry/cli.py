@@ -359,6 +359,11 @@ def sync(click_ctx, once, watch, only, as_json):
         for report in reports:
             click.echo(json.dumps(report.as_dict()) if as_json else _report_line(report))
 
+    from registry.federation.peers import list_peers
+
+    if not list_peers(_ctx()):
+        click.echo("no peers to pull from: add one with `registry peers add NAME --url URL --client-id ID "
+                   "--client-secret SECRET`", err=True)
     if once:
         reports = puller.sync_once(_ctx(), only=set(only) or None)
         show(reports)

@@ -11,7 +11,7 @@ from joserfc import jws
 from joserfc.jwk import KeySet, OctKey, OKPKey
 from sqlalchemy import delete, select, update
 
-from registry import create_app, models
+from registry import contracts, create_app, models
 from registry.federation import envelope
 from registry.services.records import sign_unsigned, write_record
 from tests.conftest import client_with, issue_token
@@ -199,3 +199,18 @@ def test_node_metadata(app):
     assert metadata["jwks_uri"].endswith("/.well-known/registry-keys.json")
     assert metadata["changes_endpoint"].endswith("/api/v1/federation/origins/{origin}/changes")
     assert metadata["envelope"] == {"typ": "registry-record+jws", "algorithms": ["Ed25519", "ES256"]}
+
+
+def test_feeds_match_their_published_schemas(app, peer):
+    """schemas/federation.json is the contract partner systems validate the feeds against."""
+    def valid(definition: str, instance) -> None:
+        contracts.validator(f"federation.json#/$defs/{definition}").validate(instance)
+
+    valid("node_metadata", app.test_client().get("/.well-known/registry-node").get_json())
+    for origin in peer.get("/api/v1/federation/origins").get_json():
+        valid("origin", origin)
+    valid("changes_page", peer.get("/api/v1/federation/origins/local/changes?limit=20").get_json())
+    *lines, manifest = peer.get("/api/v1/federation/origins/local/snapshot").get_data().splitlines()
+    for line in lines[:50]:
+        valid("snapshot_line", orjson.loads(line))
+    valid("snapshot_manifest", orjson.loads(manifest))

@@ -15,6 +15,7 @@ blp = RegistryBlueprint("federation", __name__, description="Change feeds and sn
 well_known = RegistryBlueprint("node", __name__, description="This node's identity and record-signing keys.")
 
 JSON_OBJECT = {"type": "object"}
+FEDERATION = "#/components/schemas/Federation/$defs/"
 
 
 class ChangesArgs(QueryArgs):
@@ -28,7 +29,8 @@ class ChangesArgs(QueryArgs):
 @well_known.doc(summary="Node metadata", description=(
     "Node id, id namespace, the networks it hosts, where its record keys and token endpoint are, the "
     "feed endpoints and the schema versions it serves."),
-    responses={"200": {"description": "Metadata", "content": {"application/json": {"schema": JSON_OBJECT}}}})
+    responses={"200": {"description": "Metadata", "content": {"application/json": {
+        "schema": {"$ref": FEDERATION + "node_metadata"}}}}})
 def node_metadata():
     return jsonify(feed.node_metadata(context()))
 
@@ -44,7 +46,7 @@ def record_keys():
 @blp.route("/federation/origins")
 @requires("federation:read")
 @blp.arguments(NoArgs, location="query")
-@blp.response(200, {"type": "array", "items": JSON_OBJECT}, content_type="application/json")
+@blp.response(200, {"type": "array", "items": {"$ref": FEDERATION + "origin"}}, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def list_origins(_args):
     """Every origin this node holds records of: seq range of its retained log, whether it is this node."""
@@ -54,7 +56,7 @@ def list_origins(_args):
 @blp.route("/federation/origins/<origin>/changes")
 @requires("federation:read")
 @blp.arguments(ChangesArgs, location="query")
-@blp.response(200, JSON_OBJECT, content_type="application/json")
+@blp.response(200, {"$ref": FEDERATION + "changes_page"}, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No records of this origin here")
 @blp.alt_response(410, response="GONE", description="Cursor older than the retained log: bootstrap from the snapshot")
@@ -67,7 +69,9 @@ def origin_changes(args, origin):
 @blp.route("/federation/origins/<origin>/snapshot")
 @requires("federation:read")
 @blp.arguments(NoArgs, location="query")
-@blp.response(200, {"type": "string"}, content_type="application/x-ndjson")
+@blp.response(200, {"type": "string", "description": "NDJSON: Federation/$defs/snapshot_line lines, then one "
+                                                    "Federation/$defs/snapshot_manifest line."},
+              content_type="application/x-ndjson")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No records of this origin here")
 def origin_snapshot(_args, origin):
