@@ -245,6 +245,26 @@ def audit_log(client, record, outcome, limit, as_json):
                        + (f"  {entry['detail']}" if entry["detail"] else ""))
 
 
+@cli.group("log")
+def change_log():
+    """The change log that feeds peers and the search outbox."""
+
+
+@change_log.command("prune")
+@click.option("--older-than-days", type=click.IntRange(0, None), required=True,
+              help="Drop entries recorded more than this many days ago (0: every entry).")
+def log_prune(older_than_days):
+    """Drop old change-log entries (what peers with an older cursor then bootstrap from a snapshot)."""
+    from datetime import timedelta
+
+    from registry.federation.feed import prune
+
+    pruned = prune(_ctx(), timedelta(days=older_than_days))
+    _audit("CLI", f"log prune --older-than-days {older_than_days}")
+    for origin, count in sorted(pruned.items()):
+        click.echo(f"{origin}: {count} entries dropped")
+
+
 @cli.group()
 def origins():
     """Origins whose records this node accepts (their id namespace and record keys)."""

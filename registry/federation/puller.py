@@ -22,12 +22,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -38,11 +39,14 @@ from sqlalchemy.engine import make_url
 
 from registry import models
 from registry.db import utcnow
+from registry.errors import RegistryError
 from registry.federation import envelope, peers, trust
 from registry.federation.outbound import Outbound, OutboundError, Response
 from registry.services import Context
 from registry.services.record_types import RECORD_TYPES
 from registry.services.records import apply_copy, discard_copy, lock_origin
+
+logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
 PAGE_MAX_BYTES = 64 << 20
@@ -127,8 +131,7 @@ class PeerClient:
                 self._token = None
                 response = self.outbound.request("GET", url, headers=self.headers(), max_bytes=max_bytes)
         except OutboundError as exc:
-            raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
-                                                                retry_after=exc.retry_after) from None
+            raise _failure(self.name, exc) from None
         return response
 
     @contextlib.contextmanager
@@ -139,8 +142,7 @@ class PeerClient:
                 self.check(response, path)
                 yield self._guarded(lines)
         except OutboundError as exc:
-            raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
-                                                                retry_after=exc.retry_after) from None
+            raise _failure(self.name, exc) from None
 
     def _guarded(self, lines: Iterator[bytes]) -> Iterator[bytes]:
         try:
@@ -188,8 +190,7 @@ class PeerClient:
                     "POST", f"{self.credentials.url}/oauth/token", body=body.encode(), max_bytes=TOKEN_MAX_BYTES,
                     headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"})
             except OutboundError as exc:
-                raise (Transient if exc.transient else SyncFailure)(f"{self.name}: {exc}",
-                                                                    retry_after=exc.retry_after) from None
+                raise _failure(self.name, exc) from None
             self.check(response, "/oauth/token")
             return response
         response = self.retrying(attempt)
@@ -201,6 +202,11 @@ class PeerClient:
             raise SyncFailure(f"{self.name}/oauth/token: no access token in the answer") from None
         self._token_expires = time.monotonic() + max(expires_in - 30, 1)
         return self._token
+
+
+def _failure(peer: str, error: OutboundError) -> SyncFailure:
+    kind = Transient if error.transient else SyncFailure
+    return kind(f"{peer}: {error}", retry_after=error.retry_after)
 
 
 def _problem_detail(body: bytes) -> str | None:
@@ -233,7 +239,11 @@ class Verifier:
             if "unknown kid" not in str(exc) or self.refreshed:
                 raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
             self.refreshed = True
-            fresh = trust.refresh_keys(self.ctx, self.origin.node_id)
+            try:
+                fresh = trust.refresh_keys(self.ctx, self.origin.node_id)
+            except RegistryError as refresh:
+                raise Transient(f"an envelope of {self.origin.node_id} names the unknown kid; its keys could "
+                                f"not be fetched again: {refresh.detail}") from None
             if fresh is None:
                 raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
             self.keys = trust.key_set(fresh)
@@ -256,6 +266,10 @@ class Verifier:
                 and isinstance(claims.get("body"), dict) and isinstance(claims.get("owner_network"), str)
                 and isinstance(claims.get("updated_at"), str)):
             return "its claims are incomplete"
+        try:
+            datetime.fromisoformat(claims["updated_at"])
+        except ValueError:
+            return f"updated_at {claims['updated_at']!r} is not a date-time"
         if expected_seq is not None and claims["seq"] != expected_seq:
             return f"it carries seq {claims['seq']} where the feed needs {expected_seq} (a gap or a replay)"
         if line is not None and any(line.get(k) != claims[k] for k in ("id", "type", "version", "deleted", "seq")):
@@ -490,6 +504,11 @@ def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, repo
             report.error = str(exc)
             report.counts["refused"] += exc.refused
             _failed(ctx, trusted.node_id, exc)
+            continue
+        except Exception as exc:  # a bug: logged with its traceback, and the other origins still pulled
+            logger.exception("pulling %s from %s failed", trusted.node_id, peer.name)
+            report.error = f"internal error: {exc!r}"
+            _failed(ctx, trusted.node_id, SyncFailure(report.error))
             continue
         report.error = None
         _update_state(ctx, trusted.node_id, failures=0, retry_at=None)
