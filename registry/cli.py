@@ -52,6 +52,12 @@ def db_upgrade():
         signed = sign_unsigned(session, ctx.settings.node_id, ctx.record_keys.signing_keys())
     if signed:
         click.echo(f"change log: {signed} entries of {ctx.settings.node_id} signed")
+    from registry.services.arrivals import record_arrivals_if_empty
+
+    with ctx.db.write() as session:
+        arrived = record_arrivals_if_empty(session)
+    if arrived:
+        click.echo(f"arrival log: {arrived} records entered for partner feeds")
 
 
 @cli.command()

@@ -91,6 +91,7 @@ def init_api(app: Flask) -> Api:
         emergency_notes,
         federation,
         federation_admin,
+        feeds,
         lookup,
         networks,
         oauth,
@@ -106,8 +107,8 @@ def init_api(app: Flask) -> Api:
     audit.init_audit_trail(app)
     init_cache(app, settings.response_cache_size)
 
-    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, federation,
-                   federation_admin, admin, audit):
+    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, feeds,
+                   federation, federation_admin, admin, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)
     api.register_blueprint(federation.well_known)

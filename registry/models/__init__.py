@@ -3,6 +3,7 @@
 from registry.models.auth import AuditEntry, Client, RevokedToken
 from registry.models.change_log import ChangeLogEntry, OriginSequence
 from registry.models.federation import Peer, QuarantinedItem, SyncState, TrustedOrigin
+from registry.models.feeds import Arrival, ArrivalCounter, Delivery, Subscription
 from registry.models.records import (
     Authority,
     ContactPoint,
@@ -14,6 +15,10 @@ from registry.models.records import (
 from registry.models.search import SearchCursor, SearchDocumentRow, SearchFacet
 
 __all__ = [
+    "Arrival",
+    "ArrivalCounter",
+    "Delivery",
+    "Subscription",
     "AuditEntry",
     "Client",
     "RevokedToken",

@@ -29,6 +29,7 @@ from registry.federation import envelope
 from registry.permissions import Caller
 from registry.search import sql as search_index
 from registry.services import validation
+from registry.services.arrivals import record_arrival
 from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
 from registry.visibility import Tier, can_see, redact
@@ -158,6 +159,7 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
 def discard_copy(session: Session, record_type: str, row) -> None:
     """Remove a copy its origin no longer has (absent from a verified snapshot): it is dropped with
     its projections and search documents, as if it had never been received."""
+    record_arrival(session, record_type, row, removed=True)
     row.deleted, row.body = True, {}
     _write_terms(session, row.id, set())
     former = _write_members(session, row, []) if record_type == "network" else set()
@@ -215,6 +217,7 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
         former_members = _write_members(session, row, [] if deleted else body["members"])
     session.flush()
     search_index.index_record(session, record_type, row, former_members)
+    record_arrival(session, record_type, row)
     session.info[CHANGED_RECORDS] = True
 
 
@@ -316,10 +319,12 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
     return None if body is None else meta | body
 
 
-def data_version(ctx) -> int:
-    """A number that every write raises: the sum of the origins' change-log counters."""
+def data_version(ctx) -> tuple[int, int]:
+    """Numbers that every change raises: the last arrival (every version stored, every copy dropped)
+    and the sum of the origins' change-log counters (which sync moves even when nothing arrives)."""
     with ctx.db.read() as session:
-        return session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
+        arrivals = session.scalar(select(models.ArrivalCounter.last).where(models.ArrivalCounter.id == 1)) or 0
+        return arrivals, session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
 
 
 def find_row(session: Session, record_type: str, record_id: str):

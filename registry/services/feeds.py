@@ -1,0 +1,169 @@
+"""Feeds for partner systems (issue 6): every change this node holds, in arrival order, and the
+whole directory at one cursor, each at the caller's visibility tier.
+
+A cursor is opaque to partners: the node id, the arrival log's epoch and an arrival number, in
+base64url. A cursor of another node, or of this node's database before it was rebuilt, is a 410
+that says to bootstrap again from the directory feed.
+
+The envelope rule: an item carries the origin's signed envelope only when the caller may see the
+whole record (the restricted tier, or a publisher of its network), since the envelope holds every
+field. Below that, the item carries the record redacted to the caller's tier and no envelope: a
+signature over fields the caller may not read cannot be checked, and a redacted copy cannot carry one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+
+import orjson
+from sqlalchemy import select
+
+from registry import models
+from registry.db import iso
+from registry.errors import CursorGone, InvalidParameter
+from registry.permissions import Caller
+from registry.services import Context, filters
+from registry.services.record_types import RECORD_TYPES
+from registry.services.records import represent
+from registry.visibility import Tier, can_see
+
+MAX_LIMIT = 1000
+DIRECTORY_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """What a partner follows: resolved codes (see `resolve_filters`)."""
+
+    network: str | None = None
+    country: str | None = None
+    types: tuple[str, ...] = ()
+
+
+def resolve_filters(ctx: Context, network: str | None, country: str | None, types: list[str] | None) -> FeedFilters:
+    """Filters as partners type them (a network's code or name, a country in any spelling, record types)."""
+    chosen = {filters.choice(t, list(RECORD_TYPES), "type", "record type") for t in types or []}
+    return FeedFilters(network=filters.network(ctx, network), country=filters.country(ctx, country),
+                       types=tuple(sorted(chosen)))
+
+
+def encode_cursor(node_id: str, epoch: str, number: int) -> str:
+    return base64.urlsafe_b64encode(f"{node_id}.{epoch}.{number}".encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(ctx: Context, cursor: str, epoch: str) -> int:
+    """The arrival number of a cursor this node issued; CursorGone for another node's or epoch's."""
+    try:
+        node_id, cursor_epoch, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(".")
+        number = int(number)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidParameter("after", "a cursor this feed returned (next_cursor)") from None
+    if node_id != ctx.settings.node_id or cursor_epoch != epoch:
+        issuer = "another node" if node_id != ctx.settings.node_id else "an earlier database of this node"
+        raise CursorGone(f"this cursor was issued by {issuer}; bootstrap again from /api/v1/feeds/directory.ndjson "
+                         "and follow the changes from the cursor it ends with.",
+                         bootstrap="/api/v1/feeds/directory.ndjson")
+    return number
+
+
+def changes(ctx: Context, caller: Caller, after: str | None, limit: int, filters: FeedFilters) -> dict:
+    """Up to `limit` arrivals after the cursor that pass the filters, oldest first."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidParameter("limit", f"between 1 and {MAX_LIMIT}")
+    arrival = models.Arrival
+    with ctx.db.read() as session:
+        last, epoch = _position(session)
+        start = 0 if after is None else decode_cursor(ctx, after, epoch)
+        if start > last:
+            raise InvalidParameter("after", "a cursor this feed returned (it points past the end of the log)")
+        query = select(arrival).where(arrival.number > start).order_by(arrival.number).limit(limit + 1)
+        if filters.network:
+            query = query.where(arrival.networks.contains(f" {filters.network} "))
+        if filters.country:
+            query = query.where(arrival.country == filters.country)
+        if filters.types:
+            query = query.where(arrival.type.in_(filters.types))
+        found = session.scalars(query).all()
+        more = len(found) > limit
+        found = found[:limit]
+        items = [item for item in (_item(ctx, session, caller, a, epoch) for a in found) if item is not None]
+    # Without more matches, the partner has seen everything up to the end of the log.
+    reached = found[-1].number if more else last
+    return {"items": items, "next_cursor": encode_cursor(ctx.settings.node_id, epoch, reached), "has_more": more}
+
+
+def directory_etag(ctx: Context, caller: Caller) -> str:
+    with ctx.db.read() as session:
+        last, epoch = _position(session)
+    return f'"{ctx.settings.node_id}-{epoch}-{last}-{caller.tier.name.lower()}-{len(caller.published_networks)}"'
+
+
+def directory(ctx: Context, caller: Caller) -> Iterator[bytes]:
+    """NDJSON: every live record at the caller's tier (with its envelope where the tier allows),
+    read in one transaction, then `{"cursor": ..., "count": ...}` to follow the changes from."""
+    with ctx.db.read() as session:
+        if session.bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        last, epoch = _position(session)
+        count = 0
+        for record_type in RECORD_TYPES.values():
+            model = record_type.model
+            rows = session.scalars(select(model).where(model.deleted.is_(False)).order_by(model.id)
+                                   .execution_options(yield_per=DIRECTORY_BATCH))
+            for row in rows:
+                line = _line(caller, record_type.name, row, row.envelope)
+                if line is not None:
+                    count += 1
+                    yield orjson.dumps(line) + b"\n"
+                session.expunge(row)
+        yield orjson.dumps({"cursor": encode_cursor(ctx.settings.node_id, epoch, last), "count": count}) + b"\n"
+
+
+def _position(session) -> tuple[int, str]:
+    counter = session.get(models.ArrivalCounter, 1)
+    return (counter.last, counter.epoch) if counter else (0, "0")
+
+
+def _item(ctx: Context, session, caller: Caller, arrival: models.Arrival, epoch: str) -> dict | None:
+    """One arrival as `caller` may see it; None when the record is above the caller's tier (a
+    deletion is shown to those who could see the record when it was live, and only to them)."""
+    head = {"cursor": encode_cursor(ctx.settings.node_id, epoch, arrival.number), "arrived_at": iso(arrival.arrived_at),
+            "origin": arrival.origin, "seq": arrival.seq, "id": arrival.record_id, "type": arrival.type,
+            "version": arrival.version, "deleted": arrival.deleted, "removed": arrival.removed}
+    if arrival.deleted:
+        live = session.scalar(select(models.Arrival.envelope).where(
+            models.Arrival.record_id == arrival.record_id, models.Arrival.number < arrival.number,
+            models.Arrival.deleted.is_(False)).order_by(models.Arrival.number.desc()).limit(1))
+        last_body = _claims(live)["body"] if live else {}
+        if not can_see(arrival.type, last_body, caller.tier_for(arrival.owner_network)):
+            return None
+    if arrival.envelope is None:
+        return head | {"record": None}
+    claims = _claims(arrival.envelope)
+    row = SimpleNamespace(id=arrival.record_id, origin=arrival.origin, owner_network=arrival.owner_network,
+                          version=arrival.version, updated_at=datetime.fromisoformat(claims["updated_at"]),
+                          deleted=arrival.deleted, body=claims["body"])
+    line = _line(caller, arrival.type, row, arrival.envelope)
+    return None if line is None else head | line
+
+
+def _line(caller: Caller, record_type: str, row, signed: str | None) -> dict | None:
+    tier = caller.tier_for(row.owner_network)
+    record = represent(record_type, row, tier)
+    if record is None:
+        return None
+    line = {"record": record}
+    if tier is Tier.RESTRICTED and signed:
+        line["envelope"] = signed
+    return line
+
+
+def _claims(signed: str) -> dict:
+    """The payload of an envelope this node verified when it stored it (no need to verify again)."""
+    payload = signed.split(".")[1]
+    return orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
