@@ -2,21 +2,17 @@
 credentials that the peer issued to this node.
 
 The secret has to be sent to the peer, so it cannot be hashed like our own clients' secrets; it is
-encrypted (Fernet) with a key generated into the instance folder at first use, so a copy of the
-database alone does not give it away.
+encrypted with the instance folder's key (registry.auth.stored_secrets).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from registry import models
+from registry.auth.stored_secrets import StoredSecrets
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound
 from registry.federation.outbound import RefusedURL
@@ -56,8 +52,8 @@ def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: s
     with ctx.db.write() as session:
         if session.get(models.Peer, name) is not None:
             raise Conflict(f"a peer named {name!r} exists; remove it first or choose another name")
-        row = models.Peer(name=name, url=url, client_id=client_id, client_secret=_fernet(ctx).encrypt(
-            client_secret.encode()).decode(), created_at=utcnow())
+        row = models.Peer(name=name, url=url, client_id=client_id, client_secret=_secrets(ctx).encrypt(client_secret),
+                          created_at=utcnow())
         session.add(row)
         session.flush()
         return _info(row)
@@ -79,24 +75,14 @@ def remove_peer(ctx: Context, name: str) -> None:
 
 def credentials(ctx: Context) -> list[PeerCredentials]:
     """Every peer with its secret decrypted, for the puller."""
-    fernet = _fernet(ctx)
+    stored = _secrets(ctx)
     with ctx.db.read() as session:
-        return [PeerCredentials(row.name, row.url, row.client_id, fernet.decrypt(row.client_secret.encode()).decode())
+        return [PeerCredentials(row.name, row.url, row.client_id, stored.decrypt(row.client_secret))
                 for row in session.scalars(select(models.Peer).order_by(models.Peer.name))]
 
 
-def _fernet(ctx: Context) -> Fernet:
-    path = Path(ctx.settings.instance_path) / "keys" / "peer-secrets.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_suffix(f".{os.getpid()}")
-        draft.write_bytes(Fernet.generate_key())
-        draft.chmod(0o600)
-        # A hard link appears whole or not at all: of two processes starting together, one key wins.
-        with contextlib.suppress(FileExistsError):
-            os.link(draft, path)
-        draft.unlink()
-    return Fernet(path.read_bytes().strip())
+def _secrets(ctx: Context) -> StoredSecrets:
+    return StoredSecrets(ctx.settings.instance_path)
 
 
 def _info(row: models.Peer) -> PeerInfo:
