@@ -176,7 +176,8 @@ def test_a_cursor_past_retention_bootstraps_and_converges(federation):
     assert a.cli("log", "prune", "--older-than-days", "0").stdout.startswith("node-a: ")
     assert a.log_seqs("node-a") == []
     (report,) = [r for r in b.sync() if r.origin == "node-a"]
-    assert report.bootstrapped and report.counts["applied"] == 1 and report.counts["duplicate"] >= 7
+    held = a.digest("node-a")[0]
+    assert report.bootstrapped and report.counts["applied"] == 1 and report.counts["duplicate"] == held - 1
     # B's relayed log of A now starts after its snapshot, so C's cursor is older there too.
     assert [(r.source, r.bootstrapped) for r in c.sync() if r.origin == "node-a"] == [("node-b", True)]
     converged(a, b, c)
