@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -441,6 +442,58 @@ def sync_quarantine(origin, limit, as_json):
         else:
             click.echo(f"{item['received_at']}  {item['origin']} seq {item['seq']}  {item['record_id']} "
                        f"v{item['version']}  from {item['source']}: {item['reason']}")
+
+
+@cli.command("mirror", with_appcontext=False)
+@click.argument("url")
+@click.option("--client-id", required=True, help="The client id the node issued to you.")
+@click.option("--client-secret", required=True, envvar="REGISTRY_MIRROR_CLIENT_SECRET",
+              help="Its secret (or set REGISTRY_MIRROR_CLIENT_SECRET).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the copy (mirror.sqlite3 is kept there).")
+@click.option("--trust", multiple=True, metavar="ORIGIN=JWKS_URL",
+              help="Keys of an origin other than the node itself, to verify its records (repeatable).")
+@click.option("--scope", help="Scopes to ask for (default: all the client holds).")
+@click.option("--allow-host", "allow_hosts", multiple=True, envvar="REGISTRY_FEDERATION_ALLOW_HOSTS",
+              help="A private or loopback host the node may be at, e.g. 127.0.0.1 (repeatable).")
+@click.option("--timeout", type=click.IntRange(1, 600), default=30, show_default=True, help="Seconds per request.")
+@click.option("--watch", is_flag=True, help="Keep following the node until SIGTERM or SIGINT.")
+@click.option("--interval", type=click.IntRange(1, 86400), default=60, show_default=True,
+              help="Seconds between two runs with --watch.")
+def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeout, watch, interval):
+    """Keep a verified copy of the directory of the node at URL: bootstrap from its full feed, then
+    follow its changes, checking every record against its origin's signature."""
+    import signal
+
+    from registry.federation.outbound import Outbound
+    from registry.mirror import Mirror, MirrorError
+    from registry.mirror import watch as watch_mirror
+
+    origins = {}
+    for entry in trust:
+        origin, _, jwks_url = entry.partition("=")
+        if not jwks_url:
+            raise click.UsageError(f"--trust {entry!r}: give ORIGIN=JWKS_URL")
+        origins[origin] = jwks_url
+    hosts = ",".join(h for value in allow_hosts for h in value.split(","))
+    copy = Mirror(url, client_id, client_secret, out, trust=origins, outbound=Outbound(hosts, timeout), scope=scope)
+
+    def show(report):
+        click.echo(("bootstrapped; " if report.bootstrapped else "") + f"{report.applied} applied "
+                   f"({report.verified} verified, {report.unverified} without an envelope at your tier); "
+                   f"{report.records} records of {', '.join(sorted(report.origins)) or 'no origin'}; "
+                   f"cursor {report.cursor}")
+
+    try:
+        if not watch:
+            show(copy.run_once())
+            return
+        stopping = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stopping.append(True))
+        watch_mirror(copy, interval, show, lambda: bool(stopping))
+    except MirrorError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def main() -> None:
