@@ -367,7 +367,8 @@ def peers_remove(name):
 
 @cli.group(invoke_without_command=True)
 @click.option("--once", is_flag=True, help="One round over the peers, then exit (status 1 if an origin failed).")
-@click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT.")
+@click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT, "
+              "each followed by a round of webhook deliveries (as `registry deliver --once`).")
 @click.option("--origin", "only", multiple=True, help="Only this origin (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print each origin's report as a JSON line.")
 @click.pass_context
@@ -395,10 +396,18 @@ def sync(click_ctx, once, watch, only, as_json):
         reports = puller.sync_once(_ctx(), only=set(only) or None)
         show(reports)
         sys.exit(1 if any(r.error for r in reports) else 0)
+    from registry.services.deliveries import deliver_once
+
+    def round_done(reports):
+        show(reports)
+        # A node that syncs in the background notifies its subscribers too: no second loop to run.
+        for attempt in deliver_once(_ctx()):
+            click.echo(json.dumps(attempt.as_dict()) if as_json else _attempt_line(attempt))
+
     stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
-    puller.watch(_ctx(), on_round=show, stop=lambda: bool(stopping))
+    puller.watch(_ctx(), on_round=round_done, stop=lambda: bool(stopping))
 
 
 def _report_line(report) -> str:
@@ -494,6 +503,65 @@ def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeou
         watch_mirror(copy, interval, show, lambda: bool(stopping))
     except MirrorError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One round of deliveries, then exit (status 1 if one failed).")
+@click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT.")
+@click.option("--json", "as_json", is_flag=True, help="Print each attempt as a JSON line.")
+def deliver(once, watch, as_json):
+    """Notify the webhook subscriptions of what arrived: `--once` or `--watch`."""
+    if once == watch:
+        raise click.UsageError("give --once or --watch")
+    import signal
+
+    from registry.services import deliveries
+
+    def show(attempts):
+        for attempt in attempts:
+            click.echo(json.dumps(attempt.as_dict()) if as_json else _attempt_line(attempt))
+
+    if once:
+        attempts = deliveries.deliver_once(_ctx())
+        show(attempts)
+        sys.exit(1 if any(not a.delivered for a in attempts) else 0)
+    stopping = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    deliveries.watch(_ctx(), on_round=show, stop=lambda: bool(stopping))
+
+
+def _attempt_line(attempt) -> str:
+    line = f"{attempt.subscription_id} -> {attempt.url}: {attempt.count} changes, attempt {attempt.attempt}, "
+    if attempt.delivered:
+        return line + f"delivered ({attempt.status}, {attempt.duration_ms} ms)"
+    line += f"FAILED: {attempt.error}"
+    if attempt.disabled_reason:
+        return line + "; subscription disabled"
+    if attempt.next_attempt_at:
+        return line + f"; next attempt at {attempt.next_attempt_at.isoformat(timespec='seconds')}"
+    return line
+
+
+@cli.group()
+def subscriptions():
+    """Webhook subscriptions of partner systems (they manage their own over the API)."""
+
+
+@subscriptions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def subscriptions_list(as_json):
+    """Every subscription: id, client, URL, active, failures, cursor (never a secret)."""
+    from registry.services.subscriptions import all_subscriptions
+
+    found = all_subscriptions(_ctx())
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for s in found:
+        state = "active" if s["active"] else f"DISABLED ({s['disabled_reason']})"
+        click.echo(f"{s['id']}  client={s['client_id']}  {s['url']}  {state}  failures={s['failures']}  "
+                   f"cursor={s['cursor']}")
 
 
 def main() -> None:

@@ -80,6 +80,11 @@ def _scope(name: str) -> Rule:
     return lambda caller, **_: None if name in caller.scopes else name
 
 
+def _any_scope(*names: str) -> Rule:
+    """Any one of `names` will do; the first is the one a refusal asks for."""
+    return lambda caller, **_: None if caller.scopes & set(names) else names[0]
+
+
 def _publisher_of(fact: str) -> Rule:
     def rule(caller: Caller, **facts) -> str | None:
         needed = f"publish:{facts[fact]}"
@@ -96,7 +101,16 @@ POLICY: dict[str, Rule] = {
     "keys:rotate": _scope("admin"),
     "federation:read": _scope("federation:read"),
     "federation:manage": _scope("admin"),
+    # A subscriber is notified at its own tier, so it needs one above the public tier (which anyone
+    # can poll for); an admin may look after every client's subscriptions but not create one for itself.
+    "subscriptions:create": _any_scope("directory:read", "directory:restricted"),
+    "subscriptions:manage": _any_scope("directory:read", "directory:restricted", "admin"),
+    "subscriptions:manage-any": _scope("admin"),
 }
+
+
+def allows(caller: Caller, action: str, **facts) -> bool:
+    return POLICY[action](caller, **facts) is None
 
 
 def require(caller: Caller, action: str, **facts) -> None:

@@ -49,3 +49,20 @@ def test_an_answer_cached_for_one_caller_is_never_served_to_a_caller_with_other_
         assert client.get(path, headers=bearer(token)).status_code == 200
         assert client.get(path).status_code == 401, path
         assert client.get(path, headers=bearer(issue_token(app, "directory:read"))).status_code == 403, path
+
+
+def test_administration_answers_are_never_kept(fresh_ctx):
+    """Clients, keys, audit, sync state and subscriptions change without a directory write: their
+    answers are no-store, so a new client shows at once."""
+    from registry.auth.clients import create_client
+    from tests.conftest import bearer, issue_token
+
+    app = create_app(fresh_ctx.settings)
+    admin = bearer(issue_token(app, "admin"))
+    before = app.test_client().get("/api/v1/admin/clients", headers=admin)
+    assert before.headers["Cache-Control"] == "no-store"
+    create_client(fresh_ctx, "added-later", "directory:read")
+    after = app.test_client().get("/api/v1/admin/clients", headers=admin).get_json()
+    assert "added-later" in {c["name"] for c in after}
+    for path in ("/api/v1/admin/audit", "/api/v1/admin/peers", "/api/v1/federation/status", "/api/v1/subscriptions"):
+        assert app.test_client().get(path, headers=admin).headers.get("Cache-Control") == "no-store", path

@@ -65,6 +65,11 @@ def test_filters_by_country_network_and_type(client):
     assert all(i["record"].get("country", "KG") == "KG" for i in kg if i["type"] == "authority")
     casc = all_items(client, network="casc", type="authority")
     assert casc and all(i["type"] == "authority" for i in casc)
+    both = all_items(client, network=["casc", "WACAP"], type="authority")
+    wacap = all_items(client, network="wacap", type="authority")
+    assert {i["id"] for i in both} == {i["id"] for i in casc} | {i["id"] for i in wacap}
+    two = all_items(client, country=["KG", "Kazakhstan"], type="authority")
+    assert {i["record"]["country"] for i in two} == {"KG", "KZ"}
     assert client.get("/api/v1/feeds/changes", query_string={"type": "person"}).status_code == 422
     assert client.get("/api/v1/feeds/changes", query_string={"country": "Atlantis"}).status_code == 422
 

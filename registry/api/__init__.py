@@ -97,6 +97,7 @@ def init_api(app: Flask) -> Api:
         oauth,
         reference,
         search,
+        subscriptions,
     )
     from registry.api.cache import init_cache
     from registry.api.limits import init_limits
@@ -108,7 +109,7 @@ def init_api(app: Flask) -> Api:
     init_cache(app, settings.response_cache_size)
 
     for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, feeds,
-                   federation, federation_admin, admin, audit):
+                   subscriptions, federation, federation_admin, admin, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)
     api.register_blueprint(federation.well_known)

@@ -7,10 +7,12 @@ import marshmallow as ma
 
 from registry.api import context, requires
 from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
+from registry.api.cache import never_cached
 from registry.api.responses import json_response
 from registry.auth import clients
 
 blp = RegistryBlueprint("admin", __name__, description="Clients and keys (scope admin).")
+never_cached(blp)
 
 CLIENT = {"$ref": "#/components/schemas/Admin/$defs/client"}
 CREDENTIALS = {"$ref": "#/components/schemas/Admin/$defs/credentials"}

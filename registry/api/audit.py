@@ -11,12 +11,14 @@ from werkzeug.exceptions import HTTPException
 
 from registry.api import caller, context, requires
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, page_of
+from registry.api.cache import never_cached
 from registry.api.responses import page_response
 from registry.services import audit
 
 log = logging.getLogger(__name__)
 
 blp = RegistryBlueprint("audit", __name__, description="The audit log of writes and refused write attempts.")
+never_cached(blp)
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

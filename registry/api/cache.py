@@ -44,6 +44,16 @@ def init_cache(app: Flask, size: int) -> None:
     @app.after_request
     def remember(response: Response):
         cache_key = request.environ.get("registry.cache_key")
-        if cache_key is not None and response.status_code == 200 and not response.is_streamed:
+        if (cache_key is not None and response.status_code == 200 and not response.is_streamed
+                and "no-store" not in response.headers.get("Cache-Control", "")):
             entries[cache_key] = (response.get_data(), list(response.headers.items()))
+        return response
+
+
+def never_cached(blueprint) -> None:
+    """Mark the answers of `blueprint` no-store: they depend on more than the directory's data version
+    (clients, keys, audit, sync state, subscriptions), so neither this cache nor a client may keep them."""
+    @blueprint.after_request
+    def no_store(response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
         return response

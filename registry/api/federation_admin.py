@@ -8,11 +8,13 @@ import marshmallow as ma
 from registry.api import context, requires
 from registry.api.admin import admin_errors
 from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
+from registry.api.cache import never_cached
 from registry.api.responses import json_response
 from registry.federation import peers, status, trust
 
 blp = RegistryBlueprint("federation-admin", __name__,
                         description="Trusted origins, peers, sync status and quarantine (scope admin).")
+never_cached(blp)
 
 TRUSTED = {"$ref": "#/components/schemas/Admin/$defs/trusted_origin"}
 PEER = {"$ref": "#/components/schemas/Admin/$defs/peer"}

@@ -7,7 +7,7 @@ import marshmallow as ma
 from flask import Response, request, stream_with_context
 
 from registry.api import context, current_caller
-from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint, TextFilter
+from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
 from registry.api.responses import json_response
 from registry.services import feeds
 
@@ -22,8 +22,10 @@ class ChangesArgs(QueryArgs):
                        "Absent: from the beginning of this node's log."})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=feeds.MAX_LIMIT),
                               metadata={"description": f"Items per page, at most {feeds.MAX_LIMIT}."})
-    network = TextFilter("Only records of this network (owner, member or role): code, acronym or name.")
-    country = TextFilter("Only records of this country: alpha-2, alpha-3 or a name in any language.")
+    network = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=200)), metadata={
+        "description": "Only records of these networks (owner, member or role; repeatable): code, acronym or name."})
+    country = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=200)), metadata={
+        "description": "Only records of these countries (repeatable): alpha-2, alpha-3 or a name in any language."})
     type = ma.fields.List(ma.fields.String(), metadata={
         "description": "Only these record types (repeatable): network, authority, contact_point, emergency_note."})
 

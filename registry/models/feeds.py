@@ -68,6 +68,14 @@ class Subscription(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Raised by every change of url, filters or active (what If-Match is checked against); the
+    # deliverer's bookkeeping (cursor, failures) does not raise it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The notification being delivered, kept until a receiver takes it: every retry sends the same
+    # message id and body, so a receiver that got it once can drop the repeats.
+    pending_message_id: Mapped[str | None] = mapped_column(String(64))
+    pending_payload: Mapped[str | None] = mapped_column(Text)
+    pending_cursor: Mapped[int | None] = mapped_column(Integer)
 
 
 class Delivery(Base):

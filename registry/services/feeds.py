@@ -21,7 +21,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from registry import models
 from registry.db import iso
@@ -39,18 +39,31 @@ DIRECTORY_BATCH = 1000
 
 @dataclass(frozen=True)
 class FeedFilters:
-    """What a partner follows: resolved codes (see `resolve_filters`)."""
+    """What a partner follows (resolved codes; see `resolve_filters`): an arrival passes when it
+    belongs to any of the networks, any of the countries and any of the types given."""
 
-    network: str | None = None
-    country: str | None = None
+    networks: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
 
+    def apply(self, query):
+        arrival = models.Arrival
+        if self.networks:
+            query = query.where(or_(*(arrival.networks.contains(f" {code} ") for code in self.networks)))
+        if self.countries:
+            query = query.where(arrival.country.in_(self.countries))
+        if self.types:
+            query = query.where(arrival.type.in_(self.types))
+        return query
 
-def resolve_filters(ctx: Context, network: str | None, country: str | None, types: list[str] | None) -> FeedFilters:
+
+def resolve_filters(ctx: Context, networks: list[str] | None, countries: list[str] | None,
+                    types: list[str] | None) -> FeedFilters:
     """Filters as partners type them (a network's code or name, a country in any spelling, record types)."""
-    chosen = {filters.choice(t, list(RECORD_TYPES), "type", "record type") for t in types or []}
-    return FeedFilters(network=filters.network(ctx, network), country=filters.country(ctx, country),
-                       types=tuple(sorted(chosen)))
+    return FeedFilters(
+        networks=tuple(sorted({filters.network(ctx, n) for n in networks or []})),
+        countries=tuple(sorted({filters.country(ctx, c) for c in countries or []})),
+        types=tuple(sorted({filters.choice(t, list(RECORD_TYPES), "type", "record type") for t in types or []})))
 
 
 def encode_cursor(node_id: str, epoch: str, number: int) -> str:
@@ -72,7 +85,7 @@ def decode_cursor(ctx: Context, cursor: str, epoch: str) -> int:
     return number
 
 
-def changes(ctx: Context, caller: Caller, after: str | None, limit: int, filters: FeedFilters) -> dict:
+def changes(ctx: Context, caller: Caller, after: str | None, limit: int, wanted: FeedFilters) -> dict:
     """Up to `limit` arrivals after the cursor that pass the filters, oldest first."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"between 1 and {MAX_LIMIT}")
@@ -82,17 +95,11 @@ def changes(ctx: Context, caller: Caller, after: str | None, limit: int, filters
         start = 0 if after is None else decode_cursor(ctx, after, epoch)
         if start > last:
             raise InvalidParameter("after", "a cursor this feed returned (it points past the end of the log)")
-        query = select(arrival).where(arrival.number > start).order_by(arrival.number).limit(limit + 1)
-        if filters.network:
-            query = query.where(arrival.networks.contains(f" {filters.network} "))
-        if filters.country:
-            query = query.where(arrival.country == filters.country)
-        if filters.types:
-            query = query.where(arrival.type.in_(filters.types))
+        query = wanted.apply(select(arrival).where(arrival.number > start).order_by(arrival.number).limit(limit + 1))
         found = session.scalars(query).all()
         more = len(found) > limit
         found = found[:limit]
-        items = [item for item in (_item(ctx, session, caller, a, epoch) for a in found) if item is not None]
+        items = [item for item in (visible_item(ctx, session, caller, a, epoch) for a in found) if item is not None]
     # Without more matches, the partner has seen everything up to the end of the log.
     reached = found[-1].number if more else last
     return {"items": items, "next_cursor": encode_cursor(ctx.settings.node_id, epoch, reached), "has_more": more}
@@ -130,7 +137,7 @@ def _position(session) -> tuple[int, str]:
     return (counter.last, counter.epoch) if counter else (0, "0")
 
 
-def _item(ctx: Context, session, caller: Caller, arrival: models.Arrival, epoch: str) -> dict | None:
+def visible_item(ctx: Context, session, caller: Caller, arrival: models.Arrival, epoch: str) -> dict | None:
     """One arrival as `caller` may see it; None when the record is above the caller's tier (a
     deletion is shown to those who could see the record when it was live, and only to them)."""
     head = {"cursor": encode_cursor(ctx.settings.node_id, epoch, arrival.number), "arrived_at": iso(arrival.arrived_at),

@@ -59,6 +59,10 @@ def upgrade() -> None:
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', registry.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', registry.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('pending_message_id', sa.String(length=64), nullable=True),
+    sa.Column('pending_payload', sa.Text(), nullable=True),
+    sa.Column('pending_cursor', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
