@@ -210,8 +210,11 @@ def restricted(app, tokens):
 
 
 def test_the_openapi_document_lists_every_get_route(app):
-    """So that checking the routes of the OpenAPI document checks every route the app serves."""
-    documented = set(get_routes(app))
+    """So that checking the routes of the OpenAPI document checks every route the app serves (those
+    answering other than JSON, exports and NDJSON feeds, are checked by their own tests)."""
+    spec = app.extensions["registry_api"].spec.to_dict()
+    documented = {path for path, item in spec["paths"].items()
+                  if "get" in item and path.startswith("/api/v1/") and not SCOPE_GATED.search(path)}
     served = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in app.url_map.iter_rules()
               if "GET" in rule.methods and rule.rule.startswith("/api/v1/") and not SCOPE_GATED.search(rule.rule)}
     assert served - {"/api/v1/openapi.json"} == documented

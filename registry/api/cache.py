@@ -1,10 +1,12 @@
 """A per-process cache of successful GET answers.
 
-Every answer depends only on the request, the caller's tier, the data and the day (contact points
-and notes are "current" or "in force" relative to today). The data version is the sum of the
-origins' change-log counters: every write raises it, so an entry can never outlive the data it was
-built from, and no invalidation is needed, also across worker processes. With a search index that
-follows the change log after commit, the index's own position is part of the key too.
+Every answer depends only on the request (its Accept included), the caller's scopes, the data and
+the day (contact points and notes are "current" or "in force" relative to today). The data version
+is the last arrival and the sum of the origins' change-log counters: every change raises it, so an
+entry can never outlive the data it was built from, and no invalidation is needed, also across
+worker processes. With a search index that follows the change log after commit, the index's own
+position is part of the key too. Answers that depend on anything else (administration) are
+no-store and never kept.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ def init_cache(app: Flask, size: int) -> None:
         ctx = context()
         # An index that follows the change log after commit (Elasticsearch) may lag the data: its
         # position is part of the key, so an answer built while it lagged is not served after.
-        return (request.full_path, caller().cache_key, data_version(ctx), ctx.search.indexed_version(),
-                date.today())
+        # Accept too: some routes answer JSON, CSV, vCard or JSON-LD by it (registry.api.responses.negotiated).
+        return (request.full_path, request.headers.get("Accept", ""), caller().cache_key, data_version(ctx),
+                ctx.search.indexed_version(), date.today())
 
     @app.before_request
     def answer_from_cache():

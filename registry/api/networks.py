@@ -5,12 +5,18 @@ from __future__ import annotations
 from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, RegistryBlueprint, if_match_version, request_json
 from registry.api.publishing import IF_MATCH, ITEM_ERRORS, WRITE_ERRORS, add_history_route, write_errors
-from registry.api.responses import json_response, record_response
+from registry.api.responses import alternatives, export_response, json_response, negotiated, record_response
+from registry.exports import JSON, JSON_LD, VCARD, jsonld, vcard
 from registry.services import networks, publishing
 
 blp = RegistryBlueprint("networks", __name__, description="Cooperation networks and their member authorities.")
 
 NETWORK = {"$ref": "#/components/schemas/Network"}
+VCARD_DESCRIPTION = ("vCard 4.0: every member authority (KIND:org) and its current contact points that hold a role "
+                     "in the network, at the caller's tier, then the network as a KIND:group card whose MEMBERs are "
+                     "the authorities.")
+JSON_LD_DESCRIPTION = ("schema.org Organization with its members (GovernmentOrganization, with their contact points "
+                       "in the network).")
 
 
 @blp.route("/networks")
@@ -25,12 +31,42 @@ def list_networks(_args):
 @blp.route("/networks/<code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NETWORK, content_type="application/json")
+@blp.doc(**alternatives({VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION}))
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(406, response="NOT_ACCEPTABLE", description="Accept names none of JSON, vCard, JSON-LD")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
+def get_network(_args, code):
+    """One network by code ("globe") or record id.
+
+    With Accept: text/vcard or application/ld+json, its members as vCard or JSON-LD (as .vcf and .jsonld)."""
+    return negotiated({
+        JSON: lambda: record_response(networks.get_network(context(), code, caller())),
+        VCARD: lambda: export_response(vcard.network(context(), code, caller())),
+        JSON_LD: lambda: export_response(jsonld.network(context(), code, caller())),
+    })
+
+
+@blp.route("/networks/<code>.vcf")
+@blp.arguments(NoArgs, location="query")
+@blp.response(200, {"type": "string", "description": VCARD_DESCRIPTION}, content_type=VCARD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
 @blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
-def get_network(_args, code):
-    """One network by code ("globe") or record id."""
-    return record_response(networks.get_network(context(), code, caller()))
+def network_vcard(_args, code):
+    """The network's member authorities and their contact points in it, as vCard 4.0, streamed."""
+    return export_response(vcard.network(context(), code, caller()))
+
+
+@blp.route("/networks/<code>.jsonld")
+@blp.arguments(NoArgs, location="query")
+@blp.response(200, {"type": "object", "description": JSON_LD_DESCRIPTION}, content_type=JSON_LD)
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(404, response="NOT_FOUND", description="No such record")
+@blp.alt_response(410, response="GONE", description="Deleted: when and by whom")
+def network_jsonld(_args, code):
+    """The network and its members as schema.org JSON-LD."""
+    return export_response(jsonld.network(context(), code, caller()))
 
 
 MEMBER_INPUT = {

@@ -1,14 +1,19 @@
 """Successful answers: JSON with a strong ETag over the body, 304 on a matching If-None-Match,
-and pagination headers for lists."""
+and pagination headers for lists; exports (CSV, vCard, JSON-LD), and the choice between
+representations by Accept."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import orjson
 from flask import Response, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import dump_options_header
 
+from registry.exports import Export, NotAcceptable
 from registry.services import PageResult
 
 
@@ -50,3 +55,50 @@ def page_response(result: PageResult) -> Response:
     link(last, "last")
     headers = {"X-Total-Count": str(result.total), "Link": ", ".join(links)}
     return json_response(result.items, headers=headers)
+
+
+def export_response(export: Export) -> Response:
+    """An export: a download when it has a file name; streamed as it is produced, or whole with an ETag."""
+    headers = {}
+    if export.filename:
+        headers["Content-Disposition"] = dump_options_header("attachment", {"filename": export.filename})
+    if export.total is not None:
+        headers["X-Total-Count"] = str(export.total)
+    if export.streamed:
+        return Response(export.body, headers=headers, content_type=export.media_type)
+    body = export.body.encode()
+    response = Response(body, headers=headers, content_type=export.media_type)
+    response.set_etag(hashlib.blake2b(body, digest_size=16).hexdigest())
+    return response.make_conditional(request)
+
+
+def negotiated(representations: dict[str, Callable[[], Response]]) -> Response:
+    """The representation the request's Accept prefers among `representations` (media type -> how
+    to answer with it), by quality then specificity; the first one (JSON) without Accept, for */*
+    and on a tie. An Accept that excludes them all is a 406 that lists them. (The response cache
+    keys answers by Accept too.)"""
+    offers = list(representations)
+    media_type = preferred(offers)
+    response = representations[media_type]()
+    response.vary.add("Accept")
+    return response
+
+
+def preferred(offers: list[str]) -> str:
+    accept = request.accept_mimetypes
+    if not accept:
+        return offers[0]
+    # Parameters (text/vcard;version=4.0, text/csv;header=present) name no other representation.
+    plain = MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in accept])
+    best = plain.best_match(offers)
+    if best is None:
+        raise NotAcceptable(offers)
+    return best
+
+
+def alternatives(descriptions: dict[str, str]) -> dict:
+    """OpenAPI for the representations a route serves besides JSON, by media type (for `blp.doc`)."""
+    content = {media_type: {"schema": {"type": "object" if media_type.endswith("json") else "string",
+                                       "description": description}}
+               for media_type, description in descriptions.items()}
+    return {"responses": {200: {"content": content}}}
