@@ -44,11 +44,13 @@ from registry.federation import envelope, peers, trust
 from registry.federation.outbound import Outbound, OutboundError, Response
 from registry.services import Context
 from registry.services.record_types import RECORD_TYPES
-from registry.services.records import apply_copy, discard_copy, lock_origin
+from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
 
 logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
+# Snapshot records applied between two releases of the objects the session has loaded.
+SNAPSHOT_BATCH = 1000
 PAGE_MAX_BYTES = 64 << 20
 SNAPSHOT_MAX_BYTES = 8 << 30
 TOKEN_MAX_BYTES = 64 << 10
@@ -376,17 +378,19 @@ class OriginPull:
                 # The relayed log restarts after the snapshot: an older cursor here gets 410.
                 session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == self.origin))
                 held: set[str] = set()
-                for line in spool:
+                for number, line in enumerate(spool, 1):
                     claims, signed = orjson.loads(line)
                     held.add(claims["id"])
                     outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False)
                     counts[outcome.value] += 1
+                    if number % SNAPSHOT_BATCH == 0:
+                        forget_loaded(session)
                 for record_type in RECORD_TYPES.values():
                     model = record_type.model
-                    for row in session.scalars(select(model).where(model.origin == self.origin)).all():
-                        if row.id not in held:
-                            discard_copy(session, record_type.name, row)
-                counter.last_seq = manifest["as_of_seq"]
+                    ids = session.scalars(select(model.id).where(model.origin == self.origin)).all()
+                    for record_id in set(ids) - held:
+                        discard_copy(session, record_type.name, session.get(model, record_id))
+                lock_origin(session, self.origin).last_seq = manifest["as_of_seq"]
                 now = utcnow()
                 _count(session, self.origin, counts, source=self.peer.name, bootstrapped_at=now, last_success_at=now)
         self._add(counts)

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 from registry import models
 from registry.db import utcnow
 
+# Where a transaction keeps the counter it locked (see records.forget_loaded).
+ARRIVAL_COUNTER = "registry_arrival_counter"
+
 
 def record_arrival(session: Session, record_type: str, row, *, removed: bool = False) -> int:
     """Append the row's current version to the arrival log; its number."""
@@ -64,7 +67,7 @@ def feed_filters(session: Session, record_type: str, row) -> tuple[str | None, s
 def _lock_counter(session: Session) -> models.ArrivalCounter:
     """The counter row, locked for the rest of the transaction (once per transaction)."""
     transaction = session.get_transaction()
-    cached = session.info.get("arrival_counter")
+    cached = session.info.get(ARRIVAL_COUNTER)
     if cached and cached[0] is transaction:
         return cached[1]
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
@@ -72,7 +75,7 @@ def _lock_counter(session: Session) -> models.ArrivalCounter:
                     .on_conflict_do_nothing())
     counter = session.scalars(select(models.ArrivalCounter).where(models.ArrivalCounter.id == 1)
                               .with_for_update()).one()
-    session.info["arrival_counter"] = (transaction, counter)
+    session.info[ARRIVAL_COUNTER] = (transaction, counter)
     return counter
 
 

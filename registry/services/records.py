@@ -29,7 +29,7 @@ from registry.federation import envelope
 from registry.permissions import Caller
 from registry.search import sql as search_index
 from registry.services import validation
-from registry.services.arrivals import record_arrival
+from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
 from registry.visibility import Tier, can_see, redact
@@ -251,6 +251,16 @@ def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
             row.seq, row.envelope = entry.seq, entry.envelope
         count += 1
     return count
+
+
+def forget_loaded(session: Session) -> None:
+    """Write what is pending and drop every object the session holds, so that a long transaction
+    (a snapshot of 100,000 records) keeps its memory flat. The row locks stay with the transaction;
+    the locked counters are read again when next needed."""
+    session.flush()
+    session.expunge_all()
+    session.info.pop("locked_origins", None)
+    session.info.pop(ARRIVAL_COUNTER, None)
 
 
 def lock_origin(session: Session, origin: str) -> models.OriginSequence:
