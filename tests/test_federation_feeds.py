@@ -214,3 +214,17 @@ def test_feeds_match_their_published_schemas(app, peer):
     for line in lines[:50]:
         valid("snapshot_line", orjson.loads(line))
     valid("snapshot_manifest", orjson.loads(manifest))
+
+
+def test_a_record_larger_than_jose_defaults_signs_and_verifies(tmp_path):
+    """A network of thousands of members is far over joserfc's default 128 kB payload: what the
+    write path signs, peers must be able to verify."""
+    from registry.auth.keys import KeyStore
+
+    keys = KeyStore(tmp_path / "records.json", "Ed25519", grace=float("inf")).signing_keys()
+    body = {"code": "globe", "names": {"en": "GlobE"}, "scope": "global",
+            "members": [{"authority_id": f"local:authority-{n:05d}", "role": "member"} for n in range(5000)]}
+    signed = envelope.sign(keys, origin="local", seq=1, record_id="local:globe", record_type="network", version=1,
+                           deleted=False, owner_network="globe", updated_at="2026-11-30T10:00:00Z", body=body)
+    assert len(signed) > 300_000
+    assert envelope.verify(signed, keys)["body"] == body

@@ -17,12 +17,23 @@ import rfc8785
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 
 from registry.contracts import BASE_URI, RECORD_SCHEMAS
 
 ENVELOPE_TYPE = "registry-record+jws"
 # EdDSA named by its fully-specified identifier (RFC 9864: Ed25519), or ES256.
 ALGORITHMS = ["Ed25519", "ES256"]
+# joserfc refuses payloads over 128 kB by default; a network's member list alone can be larger.
+# This bounds what a node signs and accepts (a change-feed page is bounded separately).
+MAX_PAYLOAD_BYTES = 16 << 20
+
+
+class _EnvelopeRegistry(JWSRegistry):
+    max_payload_length = MAX_PAYLOAD_BYTES
+
+
+REGISTRY = _EnvelopeRegistry(algorithms=ALGORITHMS)
 
 
 class InvalidEnvelope(ValueError):
@@ -41,13 +52,13 @@ def sign(keys: KeySet, *, origin: str, seq: int, record_id: str, record_type: st
               "deleted": deleted, "owner_network": owner_network, "updated_at": updated_at,
               "schema": BASE_URI + RECORD_SCHEMAS[record_type], "body_hash": body_hash(body), "body": body}
     header = {"alg": key.alg, "kid": key.kid, "typ": ENVELOPE_TYPE}
-    return jws.serialize_compact(header, rfc8785.dumps(claims), key, algorithms=ALGORITHMS)
+    return jws.serialize_compact(header, rfc8785.dumps(claims), key, registry=REGISTRY)
 
 
 def verify(envelope: str, keys: KeySet) -> dict:
     """The payload of a valid envelope; InvalidEnvelope says what is wrong with any other."""
     try:
-        header = jws.extract_compact(envelope.encode()).protected
+        header = jws.extract_compact(envelope.encode(), registry=REGISTRY).protected
     except (JoseError, ValueError) as exc:
         raise InvalidEnvelope(f"not a compact JWS: {exc}") from None
     if header.get("typ") != ENVELOPE_TYPE:
@@ -58,7 +69,7 @@ def verify(envelope: str, keys: KeySet) -> dict:
     if not kid or all(k.kid != kid for k in keys.keys):
         raise InvalidEnvelope(f"unknown kid {kid!r}")
     try:
-        payload = jws.deserialize_compact(envelope, keys.get_by_kid(kid), algorithms=ALGORITHMS).payload
+        payload = jws.deserialize_compact(envelope, keys.get_by_kid(kid), registry=REGISTRY).payload
     except JoseError as exc:
         raise InvalidEnvelope(f"bad signature: {exc}") from None
     claims = orjson.loads(payload)
@@ -71,6 +82,6 @@ def claims_unverified(envelope: str) -> dict:
     """The payload of an envelope without checking it: to learn which origin's keys to verify it
     with, or to read one this node verified when it stored it. InvalidEnvelope if it is not a JWS."""
     try:
-        return orjson.loads(jws.extract_compact(envelope.encode()).payload)
+        return orjson.loads(jws.extract_compact(envelope.encode(), registry=REGISTRY).payload)
     except (JoseError, ValueError) as exc:
         raise InvalidEnvelope(f"not a compact JWS: {exc}") from None
