@@ -55,13 +55,14 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import generate  # noqa: E402
 import run  # noqa: E402
+from joserfc.jwk import KeySet  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from registry import migrations, models  # noqa: E402
 from registry.auth.clients import create_client  # noqa: E402
 from registry.config import Settings  # noqa: E402
 from registry.db import make_engine  # noqa: E402
-from registry.federation import peers, puller, trust  # noqa: E402
+from registry.federation import envelope, peers, puller, trust  # noqa: E402
 from registry.services import Context  # noqa: E402
 from registry.services.records import write_record  # noqa: E402
 
@@ -94,6 +95,7 @@ class SizeResult:
     origin_bytes: int = 0
     consumer_bytes: int = 0
     bulk_bytes: int = 0
+    longest_envelope: tuple[int, str] = (0, "")
 
     @property
     def ratio(self) -> float:
@@ -163,7 +165,32 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 
 def file_bytes(path: Path) -> int:
-    return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+    """The database's size as SQLite counts it (pages, WAL content included; not the WAL file's size,
+    which a long transaction leaves large)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        return connection.execute("PRAGMA page_count").fetchone()[0] * connection.execute(
+            "PRAGMA page_size").fetchone()[0]
+
+
+def longest_envelope(database: Path) -> tuple[int, str, str]:
+    """(length, id, envelope) of the longest stored envelope of the origin's records."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        return max(connection.execute(f"SELECT length(envelope), id, envelope FROM {model.__tablename__} "
+                                      "WHERE origin = ? ORDER BY length(envelope) DESC LIMIT 1", (ORIGIN,)).fetchone()
+                   or (0, "", "") for model in RECORD_TABLES)
+
+
+def check_longest_envelope(origin: Context, database: Path) -> tuple[int, str]:
+    """The longest envelope (the biggest network's, with its member list) must verify with the keys the
+    origin publishes, or the consumer would refuse the whole snapshot: stop early, saying why."""
+    length, record_id, signed = longest_envelope(database)
+    if signed:
+        try:
+            envelope.verify(signed, KeySet.import_key_set(origin.record_keys.jwks()))
+        except envelope.InvalidEnvelope as exc:
+            raise SystemExit(f"the longest envelope at the origin, {record_id}'s ({length:,} bytes), does not verify: "
+                             f"{exc}. The consumer would refuse the snapshot whole.") from None
+    return length, record_id
 
 
 def origin_context(database_url: str) -> Context:
@@ -340,6 +367,8 @@ def measure(name: str, source: Path, counts: dict[str, int], args) -> SizeResult
     copy_sqlite(source, origin_path)
     origin_url = f"sqlite:///{origin_path}"
     result.origin_bytes = file_bytes(origin_path)
+    origin = origin_context(origin_url)
+    result.longest_envelope = check_longest_envelope(origin, origin_path)
 
     # The baseline first, on the pristine copy (the server is not running yet: nothing competes).
     bulk_path = folder / "bulk.sqlite3"
@@ -348,7 +377,6 @@ def measure(name: str, source: Path, counts: dict[str, int], args) -> SizeResult
     print(f"bulk insert: {rows:,} rows in {result.bulk_s:.2f} s (reading {result.bulk_read_s:.2f} s), "
           f"{rows / result.bulk_s:,.0f} rows/s", flush=True)
 
-    origin = origin_context(origin_url)
     server = origin_server(origin_url, args.workers, f"federation-origin-{name}")
     consumer = None
     try:
@@ -395,6 +423,7 @@ def measure(name: str, source: Path, counts: dict[str, int], args) -> SizeResult
               f"{statistics.median(result.idle_sync_ms):.0f} ms; converged", flush=True)
 
         if args.profile and name == "1k":
+            profile_changes(origin, consumer, targets, args.rounds + 1, args.profile_top)
             profile_bootstrap(origin, url, folder / "consumer-profile", args.profile_top)
     finally:
         server.stop()
@@ -415,10 +444,25 @@ def profile_bootstrap(origin: Context, url: str, folder: Path, top: int) -> None
         profiler.disable()
     finally:
         consumer.db.dispose()
-    path = folder.parent / "bootstrap.prof"
+    print_profile(profiler, folder.parent / "bootstrap.prof",
+                  f"bootstrap: {report.counts['applied']:,} records in {seconds:.2f} s", top)
+
+
+def profile_changes(origin: Context, consumer: Context, targets: list[tuple[str, str]], round_no: int,
+                    top: int) -> None:
+    """One more round of changes; its sync under cProfile, the top entries printed."""
+    publish_changes(origin, targets, round_no)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    report, seconds = pull(consumer)
+    profiler.disable()
+    print_profile(profiler, WORK_DIR / "1k" / "changes.prof",
+                  f"sync of {report.counts['applied']} changes in {1000 * seconds:.0f} ms", top)
+
+
+def print_profile(profiler: cProfile.Profile, path: Path, what: str, top: int) -> None:
     profiler.dump_stats(path)
-    print(f"\nprofiled bootstrap: {report.counts['applied']:,} records in {seconds:.2f} s under cProfile "
-          f"(stats in {path.relative_to(BENCH_DIR.parent)})")
+    print(f"\nprofiled {what} under cProfile (stats in {path.relative_to(BENCH_DIR.parent)})")
     for sort in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(sort).print_stats(top)
@@ -472,11 +516,17 @@ def details(results: list[SizeResult], args) -> list[str]:
             f"{r.bulk_s - r.bulk_read_s:.2f} s. {args.changes} changes: sync "
             f"{', '.join(f'{ms:.0f}' for ms in r.change_sync_ms)} ms ({', '.join(map(str, r.change_pages))} "
             f"page(s)); publishing them at the origin {statistics.median(r.publish_ms):.0f} ms (median); "
-            f"rounds with nothing new {', '.join(f'{ms:.0f}' for ms in r.idle_sync_ms)} ms.")
+            f"rounds with nothing new {', '.join(f'{ms:.0f}' for ms in r.idle_sync_ms)} ms. Longest envelope: "
+            f"{r.longest_envelope[1]}, {r.longest_envelope[0]:,} bytes.")
     return lines
 
 
-def write_report(path: Path, results: list[SizeResult], args, started: datetime) -> None:
+def load_average(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
+def write_report(path: Path, results: list[SizeResult], args, started: datetime,
+                 started_load: tuple[float, float, float]) -> None:
     growth = growth_line(results)
     lines = [
         "# Federation benchmark",
@@ -486,6 +536,8 @@ def write_report(path: Path, results: list[SizeResult], args, started: datetime)
         f"(gunicorn, {args.workers} sync workers) on a copy of the synthetic directory; consumer: "
         "`sync_once` in the benchmark process, fresh SQLite database; both on this machine, over HTTP on "
         "127.0.0.1.",
+        f"Load average (1, 5, 15 min) at the start {load_average(started_load)}, at the end "
+        f"{load_average(os.getloadavg())}: other processes on the machine slow every figure down.",
         "",
         *table(results, args.changes),
         "",
@@ -519,8 +571,8 @@ def parse_options(argv) -> argparse.Namespace:
     parser.add_argument("--small-contact-points", type=int, default=800)
     parser.add_argument("--small-notes", type=int, default=6)
     parser.add_argument("--profile", action="store_true",
-                        help="after the measurements of the small directory, one more bootstrap of it under "
-                             "cProfile; prints the top entries by cumulative and own time")
+                        help="after the measurements of the small directory, one more round of changes and one "
+                             "more bootstrap under cProfile; prints the top entries by cumulative and own time")
     parser.add_argument("--profile-top", type=int, default=15, help="entries printed by --profile")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.changes < 2:
@@ -531,7 +583,7 @@ def parse_options(argv) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_options(argv)
     signal.signal(signal.SIGTERM, run._terminate)  # stop the origin server as Ctrl-C does
-    started = datetime.now(UTC)
+    started, started_load = datetime.now(UTC), os.getloadavg()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     sizes = [("1k", SMALL_DATABASE, ensure_small(SMALL_DATABASE, args.small_authorities, args.small_contact_points,
                                                   args.small_notes))]
@@ -544,8 +596,9 @@ def main(argv=None) -> int:
     if growth := growth_line(results):
         print()
         print(growth)
+    print(f"load average at the start {load_average(started_load)}, now {load_average(os.getloadavg())}")
     report = OUT_DIR / "federation.md"
-    write_report(report, results, args, started)
+    write_report(report, results, args, started, started_load)
     print(f"written to {report.relative_to(BENCH_DIR.parent)}")
     return 0
 
