@@ -89,7 +89,7 @@ def serve(host, port, workers):
     from registry.server import serve as run_server
 
     settings = _ctx().settings
-    run_server(host or settings.host, port or settings.port, workers or settings.workers)
+    run_server(host or settings.host, port or settings.port, workers or settings.workers, settings.worker_timeout)
 
 
 @cli.group()

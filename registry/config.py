@@ -46,6 +46,11 @@ class Settings:
     host: str = _setting("REGISTRY_HOST", "127.0.0.1", "Address `registry serve` binds to.")
     port: int = _setting("REGISTRY_PORT", 8000, "Port `registry serve` listens on.")
     workers: int = _setting("REGISTRY_WORKERS", 2, "Number of gunicorn worker processes for `registry serve`.")
+    worker_timeout: int = _setting(
+        "REGISTRY_WORKER_TIMEOUT", 120,
+        "Seconds a gunicorn worker may spend on one answer before it is restarted, streamed answers included "
+        "(a snapshot or the directory feed of 100,000 records takes about 10-30 s).",
+    )
     default_page_size: int = _setting("REGISTRY_DEFAULT_PAGE_SIZE", 50, "Page size when a request gives none.")
     max_page_size: int = _setting("REGISTRY_MAX_PAGE_SIZE", 200, "Largest page size a request may ask for.")
     response_cache_size: int = _setting(
@@ -141,6 +146,8 @@ class Settings:
             raise ConfigError("REGISTRY_ACCESS_TOKEN_TTL must be between 1 and 900 seconds")
         if not 0 <= self.token_leeway <= 120:
             raise ConfigError("REGISTRY_TOKEN_LEEWAY must be between 0 and 120 seconds")
+        if not 10 <= self.worker_timeout <= 3600:
+            raise ConfigError("REGISTRY_WORKER_TIMEOUT must be between 10 and 3600 seconds")
         if not 1 <= self.federation_timeout <= 600:
             raise ConfigError("REGISTRY_FEDERATION_TIMEOUT must be between 1 and 600 seconds")
         if not 1 <= self.sync_interval <= 86400:

@@ -20,7 +20,7 @@ class _Server(BaseApplication):
         return create_app()
 
 
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, timeout: int) -> None:
     _Server({
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -28,5 +28,7 @@ def serve(host: str, port: int, workers: int) -> None:
         "accesslog": "-",
         # gunicorn 25+ opens a control socket under $HOME by default; the registry needs none.
         "control_socket_disable": True,
-        "timeout": 30,
+        # A sync worker must finish each answer within it, streamed ones included (snapshots and
+        # the directory feed of a large directory).
+        "timeout": timeout,
     }).run()

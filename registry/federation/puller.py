@@ -9,8 +9,9 @@ must be the next seq, signed by a key the origin published (`typ` and `alg` chec
 origin and carry an id in its namespace. A page that fails, or does not parse, is discarded whole
 and stops the origin for this round; a later round fetches it again. A valid page is applied by
 `records.apply_copy` and the cursor moves in the same transaction, so a puller killed at any point
-leaves either the whole page or none of it. A snapshot is spooled to a temporary file while it is
-verified, and applied in one transaction only when its manifest's count and digest match.
+leaves either the whole page or none of it. A snapshot is downloaded to a temporary file first (so
+the peer streams it at network speed), then verified, and applied in one transaction only when its
+manifest's count and digest match.
 
 Requests that fail for a passing reason (connection refused or reset, timeout, 429, 5xx, a page
 cut short) are retried with exponential backoff and full jitter, waiting at least what
@@ -399,34 +400,42 @@ class OriginPull:
         return manifest["as_of_seq"]
 
     def spool_snapshot(self, spool) -> tuple[dict, int]:
-        """Download and verify the snapshot into `spool`, one `[claims, envelope]` per line; the manifest
-        once its count and digest match what was received."""
+        """Download the snapshot, then verify it into `spool`, one `[claims, envelope]` per line; the
+        manifest once its count and digest match what was received."""
         def attempt():
-            spool.seek(0)
-            spool.truncate()
-            digest, count, manifest, newest = hashlib.sha256(), 0, None, 0
-            with self.peer.stream(f"/api/v1/federation/origins/{self.origin}/snapshot") as lines:
-                for raw in lines:
-                    if manifest is not None:
-                        raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot goes on after its manifest")
-                    try:
-                        line = orjson.loads(raw)
-                    except orjson.JSONDecodeError:
-                        raise Transient(f"{self.peer.name}: {self.origin}'s snapshot has a broken line "
-                                        f"after {count} records; discarded") from None
-                    if not isinstance(line, dict):
-                        raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot holds a line that is not "
-                                          "an object")
-                    if "manifest" in line:
-                        manifest = line["manifest"]
-                        continue
-                    claims = self.verifier.claims(line.get("envelope"), line=line)
-                    newest = max(newest, claims["seq"])
-                    digest.update(line["envelope"].encode() + b"\n")
-                    count += 1
-                    spool.write(orjson.dumps([claims, line["envelope"]]) + b"\n")
-            return self.checked_manifest(manifest, count, digest.hexdigest(), newest)
+            with tempfile.TemporaryFile() as download:
+                # Downloaded whole before any check, so that the peer streams at network speed:
+                # verifying as it arrives would hold one of its workers for as long as the checks take.
+                with self.peer.stream(f"/api/v1/federation/origins/{self.origin}/snapshot") as lines:
+                    for raw in lines:
+                        download.write(raw + b"\n")
+                download.seek(0)
+                return self.verified_snapshot(download, spool)
         return self.peer.retrying(attempt)
+
+    def verified_snapshot(self, download, spool) -> tuple[dict, int]:
+        spool.seek(0)
+        spool.truncate()
+        digest, count, manifest, newest = hashlib.sha256(), 0, None, 0
+        for raw in download:
+            if manifest is not None:
+                raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot goes on after its manifest")
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise Transient(f"{self.peer.name}: {self.origin}'s snapshot has a broken line "
+                                f"after {count} records; discarded") from None
+            if not isinstance(line, dict):
+                raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot holds a line that is not an object")
+            if "manifest" in line:
+                manifest = line["manifest"]
+                continue
+            claims = self.verifier.claims(line.get("envelope"), line=line)
+            newest = max(newest, claims["seq"])
+            digest.update(line["envelope"].encode() + b"\n")
+            count += 1
+            spool.write(orjson.dumps([claims, line["envelope"]]) + b"\n")
+        return self.checked_manifest(manifest, count, digest.hexdigest(), newest)
 
     def checked_manifest(self, manifest, count: int, digest: str, newest: int) -> tuple[dict, int]:
         if manifest is None:
