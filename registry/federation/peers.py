@@ -15,8 +15,8 @@ from registry import models
 from registry.auth.stored_secrets import StoredSecrets
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound
-from registry.federation.outbound import RefusedURL
-from registry.federation.trust import NAME, outbound
+from registry.federation.outbound import Outbound, RefusedURL
+from registry.federation.trust import NAME
 from registry.services import Context
 
 
@@ -44,7 +44,7 @@ def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: s
         raise InvalidParameter("name", "lowercase letters, digits and '-', starting with a letter")
     url = url.rstrip("/")
     try:
-        outbound(ctx).check_url(url)
+        Outbound.for_settings(ctx.settings).check_url(url)
     except RefusedURL as exc:
         raise InvalidParameter("url", str(exc)) from None
     if not client_id or not client_secret:

@@ -464,7 +464,7 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
               sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False) -> list[OriginReport]:
     """Pull every trusted origin that a peer offers (or those in `only`), each from the first peer
     that serves it: the origin itself when it is a peer, then the peer furthest ahead."""
-    outbound = trust.outbound(ctx)
+    outbound = Outbound.for_settings(ctx.settings)
     trusted = trust.trusted(ctx)
     offers: dict[str, list[tuple[tuple, PeerClient, int]]] = {}
     reports: dict[str, OriginReport] = {}

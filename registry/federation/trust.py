@@ -44,10 +44,6 @@ class TrustedInfo:
         return self.__dict__.copy()
 
 
-def outbound(ctx: Context) -> Outbound:
-    return Outbound(ctx.settings.federation_allow_hosts, ctx.settings.federation_timeout)
-
-
 def trust_origin(ctx: Context, node_id: str, namespace: str, jwks_url: str) -> TrustedInfo:
     """Trust `node_id` for records in `namespace`, pinning the keys fetched from `jwks_url` now.
     Trusting it again replaces the namespace and URL and fetches the keys afresh."""
@@ -116,7 +112,8 @@ def refresh_keys(ctx: Context, node_id: str) -> models.TrustedOrigin | None:
 def _fetch_keys(ctx: Context, url: str) -> dict:
     """The public keys at `url`, checked: a JWKS of Ed25519/ES256 signing keys with ids, no private parts."""
     try:
-        response = outbound(ctx).request("GET", url, headers={"Accept": "application/json"}, max_bytes=JWKS_MAX_BYTES)
+        response = Outbound.for_settings(ctx.settings).request("GET", url, headers={"Accept": "application/json"},
+                                                               max_bytes=JWKS_MAX_BYTES)
     except RefusedURL as exc:
         raise InvalidParameter("jwks_url", str(exc)) from None
     except OutboundError as exc:

@@ -35,7 +35,6 @@ from standardwebhooks import Webhook
 from registry import models
 from registry.db import iso, utcnow
 from registry.federation.outbound import Outbound, OutboundError
-from registry.federation.trust import outbound
 from registry.permissions import Caller
 from registry.services import Context, feeds
 from registry.services.subscriptions import position, signing_secrets
@@ -206,8 +205,8 @@ def _deliver(ctx: Context, claim: _Claim, notification: _Notification, now: date
     retry_after = None
     started = time.monotonic()
     try:
-        response = outbound(ctx).request("POST", claim.url, headers=headers, body=notification.body,
-                                         max_bytes=RESPONSE_MAX_BYTES)
+        response = Outbound.for_settings(ctx.settings).request("POST", claim.url, headers=headers,
+                                                               body=notification.body, max_bytes=RESPONSE_MAX_BYTES)
         attempt.status = response.status
         if not 200 <= response.status < 300:
             text = response.body[:200].decode("utf-8", "replace")

@@ -104,7 +104,8 @@ def write_record(
                            owner_network=owner_network, updated_at=iso(updated_at), body=stored_body)
     _store_version(session, row, record_type, version=version, owner_network=owner_network, updated_at=updated_at,
                    body=body, seq=counter.last_seq, signed=signed)
-    _append_to_log(session, row, record_type, actor=actor)
+    session.add(_log_entry(envelope.claims_unverified(signed), signed, actor))
+    session.flush()
     return WriteResult(row, changed=True)
 
 
@@ -221,15 +222,8 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
     session.info[CHANGED_RECORDS] = True
 
 
-def _append_to_log(session: Session, row, record_type: str, *, actor: str) -> None:
-    session.add(models.ChangeLogEntry(
-        origin=row.origin, seq=row.seq, record_id=row.id, type=record_type, version=row.version, deleted=row.deleted,
-        owner_network=row.owner_network, body=row.body, recorded_at=row.updated_at, actor=actor, envelope=row.envelope,
-    ))
-    session.flush()
-
-
 def _log_entry(claims: dict, signed: str, actor: str) -> models.ChangeLogEntry:
+    """The change-log row of one signed version, a local one or a copy: what the envelope says."""
     return models.ChangeLogEntry(
         origin=claims["origin"], seq=claims["seq"], record_id=claims["id"], type=claims["type"],
         version=claims["version"], deleted=claims["deleted"], owner_network=claims["owner_network"],

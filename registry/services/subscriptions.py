@@ -23,8 +23,7 @@ from registry import models
 from registry.auth.stored_secrets import StoredSecrets
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed, PreconditionRequired
-from registry.federation.outbound import OutboundError
-from registry.federation.trust import outbound
+from registry.federation.outbound import Outbound, OutboundError
 from registry.permissions import Caller, allows, require
 from registry.services import Context, filters
 from registry.services.feeds import encode_cursor
@@ -176,7 +175,7 @@ def _checked_url(ctx: Context, url: str) -> str:
     if not 1 <= len(url) <= MAX_URL_LENGTH:
         raise InvalidParameter("url", f"an http(s) URL of at most {MAX_URL_LENGTH} characters")
     try:
-        outbound(ctx).check_url(url)
+        Outbound.for_settings(ctx.settings).check_url(url)
     except OutboundError as exc:  # refused by a rule, or a name that does not resolve
         raise InvalidParameter("url", str(exc)) from None
     return url
