@@ -482,15 +482,7 @@ def table(results: list[SizeResult], changes: int) -> list[str]:
                      f"{r.change_median_ms:.0f}", f"{min(r.change_sync_ms):.0f}-{max(r.change_sync_ms):.0f}",
                      f"{statistics.median(r.idle_sync_ms):.0f}",
                      f"{r.peak_rss_mb:,.0f}" if r.peak_rss_mb else "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [cell.ljust(w) if i == 0 else cell.rjust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
-        lines.append("| " + " | ".join(cells) + " |")
-        if n == 0:
-            lines.append("|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|")
-    return lines
+    return run.markdown_table(rows)
 
 
 def growth_line(results: list[SizeResult]) -> str | None:

@@ -279,6 +279,12 @@ def table(results: list[Result], baseline_of=None, ratio_header: str = "vs bare"
         ratio = f"{r.rps / base.rps:.3f}" if base and base.rps else "-"
         rows.append((r.endpoint.name, f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", ratio,
                      str(r.errors) if not r.error_detail else f"{r.errors} {r.error_detail}"))
+    return markdown_table(rows)
+
+
+def markdown_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Lines of a Markdown table of `rows` (the first is the header): the first column left-aligned,
+    the others right-aligned, padded so that the plain text reads as a table too."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
