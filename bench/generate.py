@@ -40,7 +40,7 @@ from registry import migrations, models  # noqa: E402
 from registry.config import Settings  # noqa: E402
 from registry.services import Context  # noqa: E402
 from registry.services.seed import SeedRecord as Record  # noqa: E402
-from registry.services.seed import write_seed_record  # noqa: E402
+from registry.services.seed import Outcome, write_seed_record  # noqa: E402
 
 SEED = 20_261_123
 ACTOR = "bench-generator"
@@ -512,7 +512,7 @@ def write_all(ctx: Context, records: Iterator[Record], batch_size: int, total: i
     while batch := list(islice(records, batch_size)):
         with ctx.db.write() as session:
             for record in batch:
-                written[(record.record_type, write_seed_record(session, ctx, record, ACTOR))] += 1
+                written[(record.record_type, write_seed_record(session, ctx, record, actor=ACTOR))] += 1
         done += len(batch)
         elapsed = time.perf_counter() - started
         print(f"  {done:>7,}/{total:,} records  {elapsed:7.1f} s  {done / elapsed:6.0f} records/s", flush=True)
@@ -546,7 +546,7 @@ def ensure(database_url: str = DEFAULT_DATABASE_URL, *, force: bool = False, aut
         written = write_all(ctx, generator.records(), batch_size, total)
         elapsed = time.perf_counter() - started
         counts = live_counts(ctx)
-        changed = sum(n for (_t, was_changed), n in written.items() if was_changed)
+        changed = sum(n for (_t, outcome), n in written.items() if outcome == Outcome.WRITTEN)
         print(f"generated in {elapsed:.1f} s ({total / elapsed:,.0f} records/s; {changed:,} written, "
               f"{total - changed:,} unchanged): {counts}")
         if counts != plan.expected():

@@ -71,13 +71,19 @@ def reindex():
 
 
 @cli.command()
-def seed():
-    """Load the demonstration directory in seed_data/ (idempotent: unchanged records are skipped)."""
+@click.option("--reset", is_flag=True,
+              help="Put every seeded record back as shipped, over its publishers' changes and deletions "
+                   "(a demonstration node only).")
+def seed(reset):
+    """Load the demonstration directory in seed_data/. Idempotent, and never over people's work: a record
+    changed or deleted since it was seeded is kept as its publishers left it (unless --reset)."""
     from registry.services.seed import seed as run_seed
 
-    report = run_seed(_ctx())
+    report = run_seed(_ctx(), reset=reset)
+    if reset:
+        _audit("CLI", "seed --reset")
     for record_type, counts in report.as_dict().items():
-        click.echo(f"{record_type}: {counts['written']} written, {counts['unchanged']} unchanged")
+        click.echo(f"{record_type}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
 
 
 @cli.command()

@@ -40,6 +40,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
 def current_heads(database_url: str) -> list[str]:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine

@@ -13,6 +13,7 @@ from registry.models.records import (
     RecordTerm,
 )
 from registry.models.search import SearchCursor, SearchDocumentRow, SearchFacet
+from registry.models.seed import SeededVersion
 
 __all__ = [
     "Arrival",
@@ -35,6 +36,7 @@ __all__ = [
     "SearchCursor",
     "SearchDocumentRow",
     "SearchFacet",
+    "SeededVersion",
     "SyncState",
     "TrustedOrigin",
 ]

@@ -8,24 +8,42 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import yaml
+from sqlalchemy.orm import Session
 
+from registry import models
+from registry.db import utcnow
 from registry.services import Context
+from registry.services.record_types import RECORD_TYPES
 from registry.services.records import write_record
 
 ACTOR = "seed"
 
 
+class Outcome(StrEnum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    # Changed or deleted by its publishers since it was seeded: theirs now, left alone.
+    KEPT = "kept"
+    # Held here as another origin's record: never this node's to seed.
+    FOREIGN = "foreign"
+
+
 @dataclass
 class SeedReport:
-    written: Counter = field(default_factory=Counter)
-    unchanged: Counter = field(default_factory=Counter)
+    counts: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, record_type: str, outcome: Outcome) -> None:
+        self.counts[record_type][outcome] += 1
+
+    def total(self, outcome: Outcome) -> int:
+        return sum(counter[outcome] for counter in self.counts.values())
 
     def as_dict(self) -> dict:
-        types = sorted(set(self.written) | set(self.unchanged))
-        return {t: {"written": self.written[t], "unchanged": self.unchanged[t]} for t in types}
+        return {t: {o.value: self.counts[t][o] for o in Outcome} for t in sorted(self.counts)}
 
 
 @dataclass(frozen=True)
@@ -80,25 +98,43 @@ def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
     return authorities + contact_points + networks + notes
 
 
-def seed(ctx: Context) -> SeedReport:
-    """Write the seed in one transaction; records already as seeded are left untouched."""
+def seed(ctx: Context, *, reset: bool = False) -> SeedReport:
+    """Write the seed in one transaction, through the single write path.
+
+    A record is written when it is new, or when its current version is the one seeding last wrote
+    and the seed now says something else (a newer demonstration directory). A record changed or
+    deleted since it was seeded belongs to its publishers and is kept as they left it, unless
+    `reset` (a demonstration node put back as shipped: their changes get a new version on top).
+    """
     report = SeedReport()
     records = read_seed(ctx.settings.seed_path, ctx.settings.namespace)
     with ctx.db.write() as session:
         for record in records:
-            changed = write_seed_record(session, ctx, record)
-            (report.written if changed else report.unchanged)[record.record_type] += 1
+            report.add(record.record_type, write_seed_record(session, ctx, record, reset=reset))
     return report
 
 
-def write_seed_record(session, ctx: Context, record: SeedRecord, actor: str = ACTOR) -> bool:
-    """Write one seed record as this node's own, through the single write path; True if it changed."""
-    return write_record(
+def write_seed_record(session: Session, ctx: Context, record: SeedRecord, *, reset: bool = False,
+                      actor: str = ACTOR) -> Outcome:
+    """Write one seed record as this node's own, unless it is no longer seeding's to write."""
+    record_id = f"{ctx.settings.namespace}:{record.local_id}"
+    row = session.get(RECORD_TYPES[record.record_type].model, record_id)
+    seeded = session.get(models.SeededVersion, record_id)
+    if row is not None:
+        if row.origin != ctx.settings.node_id:
+            return Outcome.FOREIGN
+        if not reset and (seeded is None or seeded.version != row.version):
+            return Outcome.KEPT
+    result = write_record(
         session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(), origin=ctx.settings.node_id,
-        record_type=record.record_type,
-        record_id=f"{ctx.settings.namespace}:{record.local_id}", owner_network=record.owner_network,
+        record_type=record.record_type, record_id=record_id, owner_network=record.owner_network,
         body=record.body, actor=actor,
-    ).changed
+    )
+    if seeded is None:
+        session.add(models.SeededVersion(record_id=record_id, version=result.row.version, seeded_at=utcnow()))
+    else:
+        seeded.version, seeded.seeded_at = result.row.version, utcnow()
+    return Outcome.WRITTEN if result.changed else Outcome.UNCHANGED
 
 
 def _load(path: Path) -> dict:
