@@ -14,6 +14,8 @@ from pathlib import Path
 
 from limits import parse_many
 
+from registry.forwarded import parse_networks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -58,10 +60,20 @@ class Settings:
         "Answers each worker process keeps in its cache of GET responses (0 turns the cache off). "
         "Entries are keyed by the data version, so a write is visible at once.",
     )
+    response_cache_bytes: int = _setting(
+        "REGISTRY_RESPONSE_CACHE_BYTES", 32 * 1024 * 1024,
+        "Bytes of answers (bodies and headers) each worker process keeps in its cache of GET responses at "
+        "most; an answer larger than a sixteenth of it is not kept.",
+    )
     public_url: str = _setting(
         "REGISTRY_PUBLIC_URL", "",
         "The URL clients reach this node at, without a trailing slash: the `iss` and `aud` of its access "
         "tokens. Default: `http://HOST:PORT`.",
+    )
+    trusted_proxies: str = _setting(
+        "REGISTRY_TRUSTED_PROXIES", "",
+        "Reverse proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR networks. "
+        "Empty: the header is ignored and the caller is the connection's address.",
     )
     access_token_ttl: int = _setting(
         "REGISTRY_ACCESS_TOKEN_TTL", 600, "Lifetime of access tokens in seconds (at most 900)."
@@ -152,6 +164,8 @@ class Settings:
             raise ConfigError("REGISTRY_FEDERATION_TIMEOUT must be between 1 and 600 seconds")
         if not 1 <= self.sync_interval <= 86400:
             raise ConfigError("REGISTRY_SYNC_INTERVAL must be between 1 and 86400 seconds")
+        if self.response_cache_size < 0 or self.response_cache_bytes < 0:
+            raise ConfigError("REGISTRY_RESPONSE_CACHE_SIZE and REGISTRY_RESPONSE_CACHE_BYTES must not be negative")
         if self.max_body_bytes < 1024:
             raise ConfigError("REGISTRY_MAX_BODY_BYTES must be at least 1024")
         for env, value in (("REGISTRY_RATE_LIMIT_CLIENT", self.rate_limit_client),
@@ -168,6 +182,10 @@ class Settings:
         if self.search_url and not re.fullmatch(r"https?://[^/?#\s]+/?", self.search_url):
             raise ConfigError(f"REGISTRY_SEARCH_URL {self.search_url!r}: give the server's http(s) URL, "
                               "e.g. http://127.0.0.1:9200")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"REGISTRY_TRUSTED_PROXIES: {exc}") from None
         search_index = self.search_index or f"registry-{self.node_id}"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,150}", search_index):
             raise ConfigError(f"REGISTRY_SEARCH_INDEX {search_index!r}: use lowercase letters, digits, '-' and '_'")

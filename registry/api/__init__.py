@@ -106,7 +106,7 @@ def init_api(app: Flask) -> Api:
     init_protection(app, context_of(app))
     init_limits(app, settings, oauth.blp)
     audit.init_audit_trail(app)
-    init_cache(app, settings.response_cache_size)
+    init_cache(app, settings.response_cache_size, settings.response_cache_bytes)
 
     for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, feeds,
                    subscriptions, federation, federation_admin, admin, audit):

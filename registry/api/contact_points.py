@@ -7,7 +7,7 @@ import marshmallow as ma
 from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, PageArgs, QueryArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
 from registry.api.publishing import add_publishing_routes
-from registry.api.responses import alternatives, export_response, negotiated, page_response, record_response
+from registry.api.responses import also_as, export_response, negotiated, page_response, record_response
 from registry.exports import CSV, JSON, JSON_LD, VCARD, jsonld, tabular, vcard
 from registry.services import contact_points
 
@@ -40,7 +40,7 @@ class ContactPointListArgs(ContactPointFilterArgs, PageArgs):
 @blp.route("/contact-points")
 @blp.arguments(ContactPointListArgs, location="query")
 @blp.response(200, {"type": "array", "items": CONTACT_POINT}, content_type="application/json")
-@blp.doc(**alternatives({CSV: CSV_DESCRIPTION + " With Accept: text/csv, page and page_size are ignored."}))
+@also_as(blp, {CSV: CSV_DESCRIPTION + " With Accept: text/csv, page and page_size are ignored."})
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(406, response="NOT_ACCEPTABLE", description="Accept names neither JSON nor CSV")
 def list_contact_points(args):
@@ -68,7 +68,7 @@ def contact_points_csv(args):
 @blp.route("/contact-points/<contact_point_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, CONTACT_POINT, content_type="application/json")
-@blp.doc(**alternatives({VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION}))
+@also_as(blp, {VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION})
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
 @blp.alt_response(406, response="NOT_ACCEPTABLE", description="Accept names none of JSON, vCard, JSON-LD")

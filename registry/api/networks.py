@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.api import caller, caller_tier, context
 from registry.api.args import NoArgs, RegistryBlueprint, if_match_version, request_json
 from registry.api.publishing import IF_MATCH, ITEM_ERRORS, WRITE_ERRORS, add_history_route, write_errors
-from registry.api.responses import alternatives, export_response, json_response, negotiated, record_response
+from registry.api.responses import also_as, export_response, json_response, negotiated, record_response
 from registry.exports import JSON, JSON_LD, VCARD, jsonld, vcard
 from registry.services import networks, publishing
 
@@ -31,7 +31,7 @@ def list_networks(_args):
 @blp.route("/networks/<code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NETWORK, content_type="application/json")
-@blp.doc(**alternatives({VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION}))
+@also_as(blp, {VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION})
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
 @blp.alt_response(406, response="NOT_ACCEPTABLE", description="Accept names none of JSON, vCard, JSON-LD")

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from registry.api import caller, context
 from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
-from registry.api.responses import alternatives, export_response, json_response, negotiated
+from registry.api.responses import also_as, export_response, json_response, negotiated
 from registry.exports import JSON, VCARD, vcard
 from registry.services import countries
 
@@ -36,7 +36,7 @@ def list_countries(args):
 @blp.route("/countries/<code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, COUNTRY, content_type="application/json")
-@blp.doc(**alternatives({VCARD: VCARD_DESCRIPTION}))
+@also_as(blp, {VCARD: VCARD_DESCRIPTION})
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(404, response="NOT_FOUND", description="No such record")
 @blp.alt_response(406, response="NOT_ACCEPTABLE", description="Accept names neither JSON nor vCard")

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 import orjson
-from flask import Response, request
+from flask import Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import dump_options_header
 
-from registry.exports import Export, NotAcceptable
+from registry.exports import JSON, Export, NotAcceptable
 from registry.services import PageResult
 
 
@@ -31,10 +31,16 @@ def record_response(record: dict, status: int = 200) -> Response:
     response = Response(body, status=status, mimetype="application/json")
     response.set_etag(f"{record['version']}-{hashlib.blake2b(body, digest_size=8).hexdigest()}")
     if status == 201:
-        response.headers["Location"] = request.base_url.rstrip("/") + "/" + record["id"]
+        response.headers["Location"] = f"{public_url(request.path).rstrip('/')}/{record['id']}"
     # Writes are audited with the record they touched (known only now for a POST).
     request.environ["registry.record_id"] = record["id"]
     return response.make_conditional(request) if request.method in ("GET", "HEAD") else response
+
+
+def public_url(path: str) -> str:
+    """An absolute URL on this node, from REGISTRY_PUBLIC_URL: never from the request's Host header,
+    which the caller chooses (and a cached answer would hand the choice on to every later caller)."""
+    return current_app.extensions["registry"].settings.public_url + path
 
 
 def page_response(result: PageResult) -> Response:
@@ -45,7 +51,7 @@ def page_response(result: PageResult) -> Response:
 
     def link(number, rel):
         args = request.args.to_dict() | {"page": number, "page_size": page.size}
-        links.append(f'<{request.base_url}?{urlencode(args)}>; rel="{rel}"')
+        links.append(f'<{public_url(request.path)}?{urlencode(args)}>; rel="{rel}"')
 
     link(1, "first")
     if page.number > 1:
@@ -72,27 +78,45 @@ def export_response(export: Export) -> Response:
     return response.make_conditional(request)
 
 
+def also_as(blueprint, descriptions: dict[str, str]):
+    """Declare the representations a route answers with besides JSON (media type -> description):
+    documented in the OpenAPI document, chosen among by `negotiated`, and the choice the response
+    cache keys answers by."""
+    document = blueprint.doc(**alternatives(descriptions))
+
+    def decorate(view):
+        view.offers = (JSON, *descriptions)
+        return document(view)
+
+    return decorate
+
+
+def offered(view) -> tuple[str, ...]:
+    """The representations `view` declared (`also_as`); a route that declared none answers JSON only."""
+    return getattr(view, "offers", (JSON,))
+
+
 def negotiated(representations: dict[str, Callable[[], Response]]) -> Response:
-    """The representation the request's Accept prefers among `representations` (media type -> how
-    to answer with it), by quality then specificity; the first one (JSON) without Accept, for */*
-    and on a tie. An Accept that excludes them all is a 406 that lists them. (The response cache
-    keys answers by Accept too.)"""
-    offers = list(representations)
-    media_type = preferred(offers)
-    response = representations[media_type]()
+    """The representation the request's Accept prefers among the route's declared ones (media
+    type -> how to answer with it), by quality then specificity; the first one (JSON) without
+    Accept, for */* and on a tie. An Accept that excludes them all is a 406 that lists them."""
+    declared = offered(current_app.view_functions[request.endpoint])
+    if tuple(representations) != declared:
+        raise RuntimeError(f"{request.endpoint} answers {tuple(representations)} but declares {declared}")
+    response = representations[preferred(list(declared))]()
     response.vary.add("Accept")
     return response
 
 
-def preferred(offers: list[str]) -> str:
+def preferred(offers) -> str:
     accept = request.accept_mimetypes
     if not accept:
         return offers[0]
     # Parameters (text/vcard;version=4.0, text/csv;header=present) name no other representation.
     plain = MIMEAccept([(value.split(";")[0].strip(), quality) for value, quality in accept])
-    best = plain.best_match(offers)
+    best = plain.best_match(list(offers))
     if best is None:
-        raise NotAcceptable(offers)
+        raise NotAcceptable(list(offers))
     return best
 
 
