@@ -238,14 +238,18 @@ def keys_rotate(record_signing):
     click.echo(f"current key {current}" + (f"; {retired} retired" if retired else ""))
 
 
-@cli.command("audit")
+@cli.group("audit", invoke_without_command=True)
 @click.option("--client", help="Only entries of this client id.")
 @click.option("--record", help="Only entries about this record id.")
 @click.option("--outcome", type=click.Choice(["accepted", "refused"]), help="Only accepted or refused requests.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Newest entries shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
-def audit_log(client, record, outcome, limit, as_json):
+@click.pass_context
+@with_appcontext
+def audit_log(click_ctx, client, record, outcome, limit, as_json):
     """The audit log, newest first: every write and refused write attempt."""
+    if click_ctx.invoked_subcommand is not None:
+        return
     from registry.services import Page, audit
 
     wanted = audit.AuditFilters(client=client, record=record, outcome=outcome)
@@ -255,7 +259,22 @@ def audit_log(client, record, outcome, limit, as_json):
         else:
             click.echo(f"{entry['at']}  {entry['status']}  {entry['method']:<6} {entry['route']}  "
                        f"client={entry['client_id'] or '-'} addr={entry['address'] or '-'}"
+                       + (f"  x{entry['repeated']} until {entry['last_at']}" if entry["repeated"] > 1 else "")
                        + (f"  {entry['detail']}" if entry["detail"] else ""))
+
+
+@audit_log.command("prune")
+@click.option("--older-than-days", type=click.IntRange(0, None), required=True,
+              help="Drop entries last seen more than this many days ago (0: every entry).")
+def audit_prune(older_than_days):
+    """Drop old audit entries (retention of the audit log; run it from cron)."""
+    from datetime import timedelta
+
+    from registry.services import audit
+
+    dropped = audit.prune(_ctx(), timedelta(days=older_than_days))
+    _audit("CLI", f"audit prune --older-than-days {older_than_days}")
+    click.echo(f"{dropped} audit entries dropped")
 
 
 @cli.group("log")

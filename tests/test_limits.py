@@ -201,3 +201,51 @@ def test_page_size_above_the_maximum_is_422(make_app, route):
     assert body["errors"][0]["parameter"] == "page_size" and "20" in body["detail"]
     problem(anonymous.get(route, query_string={"page_size": 0}), 422)
     problem(anonymous.get(route, query_string={"page_size": "ten"}), 422)
+
+
+def test_invalid_tokens_count_against_the_address_limit_before_they_are_refused(make_app):
+    app = make_app(rate_limit_address="5/minute")
+    client = app.test_client()
+    statuses = [client.get(AUTHORITIES, headers={"Authorization": f"Bearer forged.{n}.token"}).status_code
+                for n in range(8)]
+    assert statuses == [401] * 5 + [429] * 3
+    # Well-formed but expired, revoked or foreign tokens are counted the same way, and so is a wrong scheme.
+    assert client.get(AUTHORITIES, headers={"Authorization": "Basic eDp5"}).status_code == 429
+
+
+def test_refusals_of_callers_without_a_valid_token_are_counted_not_logged_one_by_one(make_app):
+    app = make_app(rate_limit_address="40/minute")
+    client = app.test_client()
+    for n in range(60):
+        client.post(AUTHORITIES, json={}, headers={"Authorization": f"Bearer forged.{n}"})
+    for n in range(10):
+        client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("guessed", f"secret-{n}"))
+    entries = audit.list_entries(app.extensions["registry"], audit.AuditFilters(), Page(1, 100)).items
+    by_status = {(e["route"], e["status"]): e["repeated"] for e in entries}
+    assert by_status == {(AUTHORITIES, 401): 40, (AUTHORITIES, 429): 20, ("/oauth/token", 401): 10}, by_status
+    # An identified client's refusals stay one entry each.
+    token = token_for(app, "directory:read")
+    for _ in range(3):
+        assert client.post(AUTHORITIES, json={}, headers={"Authorization": f"Bearer {token}"}).status_code == 422
+    entries = audit.list_entries(app.extensions["registry"], audit.AuditFilters(), Page(1, 100)).items
+    assert len(entries) == 3 + 1 + 3
+
+
+def test_audit_prune_drops_entries_older_than_the_retention(make_app):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from registry import models
+    from registry.db import utcnow
+
+    app = make_app()
+    ctx = app.extensions["registry"]
+    for n in range(4):
+        audit.record(ctx, client_id=f"c{n}", address="192.0.2.1", method="POST", route=AUTHORITIES, status=201)
+    with ctx.db.write() as session:
+        session.execute(update(models.AuditEntry).where(models.AuditEntry.client_id.in_(["c0", "c1"]))
+                        .values(at=utcnow() - timedelta(days=40), last_at=utcnow() - timedelta(days=40)))
+    assert audit.prune(ctx, timedelta(days=30)) == 2
+    remaining = audit.list_entries(ctx, audit.AuditFilters(), Page(1, 10)).items
+    assert sorted(e["client_id"] for e in remaining) == ["c2", "c3"]

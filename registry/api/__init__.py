@@ -9,7 +9,7 @@ from flask_smorest import Api
 
 from registry import contracts
 from registry.api import problems
-from registry.auth.protection import current_caller, init_protection
+from registry.auth.protection import current_caller, init_protection, refuse_invalid_tokens
 from registry.errors import RegistryError
 from registry.permissions import SCOPES, Caller, require
 from registry.services import Context
@@ -82,7 +82,8 @@ def init_api(app: Flask) -> Api:
     app.extensions["registry_api"] = api
 
     # Hooks run in the order they are registered: who is calling, then rate limits (which depend on
-    # who), then the audit trail and the cache (whose keys depend on the caller's tier).
+    # who, and count a request with a bad token against its address), then the refusal of bad tokens,
+    # then the audit trail and the cache (whose keys depend on the caller's scopes).
     from registry.api import (
         admin,
         audit,
@@ -105,6 +106,7 @@ def init_api(app: Flask) -> Api:
     settings = context_of(app).settings
     init_protection(app, context_of(app))
     init_limits(app, settings, oauth.blp)
+    refuse_invalid_tokens(app)
     audit.init_audit_trail(app)
     init_cache(app, settings.response_cache_size, settings.response_cache_bytes)
 

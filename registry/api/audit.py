@@ -53,7 +53,7 @@ def init_audit_trail(app: Flask) -> None:
         try:
             audit.record(context(), client_id=caller().client_id or _oauth_client(), address=request.remote_addr,
                          method=request.method, route=request.path, status=response.status_code,
-                         record_id=record_id, detail=_detail(response))
+                         record_id=record_id, detail=_detail(response), identified=caller().authenticated)
         except Exception:  # the answer stands even if the audit log cannot be written; say so loudly
             log.exception("could not write the audit entry for %s %s", request.method, request.path)
         return response

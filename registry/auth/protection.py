@@ -23,17 +23,35 @@ def current_caller() -> Caller:
 
 
 def init_protection(app: Flask, ctx: Context) -> None:
+    """Who is calling: the caller of a valid bearer token, else anonymous. A token that is not valid is
+    remembered, not refused yet, so that rate limits count the request against the caller's address
+    first (`refuse_invalid_tokens` refuses it after them): a flood of bad tokens is limited like any
+    other anonymous traffic."""
     @app.before_request
     def identify_caller():
         g.caller = ANONYMOUS
+        g.token_problem = None
         header = request.headers.get("Authorization")
         if header is None or request.path.startswith(UNPROTECTED_PREFIXES):
             return
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Send the access token as 'Authorization: Bearer <token>'.",
-                                  error="invalid_request")
-        g.caller = tokens.authenticate(ctx, token.strip())
+            g.token_problem = Unauthenticated("Send the access token as 'Authorization: Bearer <token>'.",
+                                              error="invalid_request")
+            return
+        try:
+            g.caller = tokens.authenticate(ctx, token.strip())
+        except Unauthenticated as problem:
+            g.token_problem = problem
+
+
+def refuse_invalid_tokens(app: Flask) -> None:
+    """A request with a token that is not valid is a 401 whatever the route (registered after the rate
+    limits, which have counted it by now)."""
+    @app.before_request
+    def refuse():
+        if g.get("token_problem") is not None:
+            raise g.token_problem
 
 
 def www_authenticate(error: Exception, realm: str) -> str:

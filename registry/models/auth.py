@@ -38,7 +38,11 @@ class RevokedToken(Base):
 
 
 class AuditEntry(Base):
-    """One write or write attempt, accepted or refused, through the API or the CLI."""
+    """One write or write attempt, accepted or refused, through the API or the CLI.
+
+    Refusals of callers without a valid token (bad tokens, failed client authentication, rate-limited
+    anonymous traffic) from one address are counted in one entry per minute and kind of refusal
+    (`repeated`, up to `last_at`), so that a flood cannot fill the log."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -51,8 +55,11 @@ class AuditEntry(Base):
     status: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(500))
+    repeated: Mapped[int] = mapped_column(Integer, default=1)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_audit_log_client_at", "client_id", "at"),
         Index("ix_audit_log_record", "record_id"),
+        Index("ix_audit_log_address_at", "address", "at"),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from registry import models
 from registry.db import iso, utcnow
@@ -19,15 +20,43 @@ class AuditFilters:
     outcome: str | None = None
 
 
+# Refusals of unidentified callers from one address join the entry of the same kind opened within this window.
+REPEAT_WINDOW = timedelta(minutes=1)
+
+
 def record(ctx: Context, *, client_id: str | None, address: str | None, method: str, route: str,
-           status: int, record_id: str | None = None, detail: str | None = None) -> None:
-    """One entry, in its own transaction: it stays when the request's own changes were refused."""
+           status: int, record_id: str | None = None, detail: str | None = None, identified: bool = True) -> None:
+    """One entry, in its own transaction: it stays when the request's own changes were refused.
+
+    A refusal of a caller that is not `identified` (no valid token: a bad token, a failed client
+    authentication, anonymous traffic over its rate limit) is counted in the entry opened in the last
+    minute for the same address, claimed client, method and status, if there is one: a flood makes
+    one entry a minute, with the first route and detail and how many times it was repeated."""
+    entry = models.AuditEntry
+    now = utcnow()
     with ctx.db.write() as session:
-        session.add(models.AuditEntry(
-            at=utcnow(), client_id=client_id, address=address, method=method, route=route[:500],
+        if status >= 400 and not identified:
+            same = session.scalars(
+                select(entry).where(entry.address.is_not_distinct_from(address),
+                                    entry.client_id.is_not_distinct_from(client_id), entry.method == method,
+                                    entry.status == status, entry.at >= now - REPEAT_WINDOW)
+                .order_by(entry.id.desc()).limit(1)).first()
+            if same is not None:
+                same.repeated += 1
+                same.last_at = now
+                return
+        session.add(entry(
+            at=now, last_at=now, repeated=1, client_id=client_id, address=address, method=method, route=route[:500],
             record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused",
             detail=(detail or "")[:500] or None,
         ))
+
+
+def prune(ctx: Context, older_than: timedelta) -> int:
+    """Drop the entries last seen more than `older_than` ago; how many were dropped."""
+    with ctx.db.write() as session:
+        return session.execute(delete(models.AuditEntry).where(models.AuditEntry.last_at < utcnow() - older_than)
+                               ).rowcount
 
 
 def list_entries(ctx: Context, wanted: AuditFilters, page: Page) -> PageResult:
@@ -47,4 +76,5 @@ def list_entries(ctx: Context, wanted: AuditFilters, page: Page) -> PageResult:
 def as_dict(entry: models.AuditEntry) -> dict:
     return {"id": entry.id, "at": iso(entry.at), "client_id": entry.client_id,
             "address": entry.address, "method": entry.method, "route": entry.route, "record_id": entry.record_id,
-            "status": entry.status, "outcome": entry.outcome, "detail": entry.detail}
+            "status": entry.status, "outcome": entry.outcome, "detail": entry.detail, "repeated": entry.repeated,
+            "last_at": iso(entry.last_at)}
