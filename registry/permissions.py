@@ -96,6 +96,8 @@ def _publisher_of(fact: str) -> Rule:
 POLICY: dict[str, Rule] = {
     "record:write": _publisher_of("owner_network"),
     "membership:write": _publisher_of("network"),
+    # A contact point's role in a network, a note scoped to a network: the network's word to give.
+    "network:claim": _publisher_of("network"),
     "audit:read": _scope("admin"),
     "clients:manage": _scope("admin"),
     "keys:rotate": _scope("admin"),

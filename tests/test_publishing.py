@@ -169,12 +169,20 @@ def test_every_write_route_against_every_kind_of_token(node):
         cases = [(case, forge(ctx, tokens["publish:casc"], case), 401) for case in FORGED]
         cases += [(case, tokens[scope], status) for case, (scope, status) in SCOPED.items()]
         for case, token, expected in cases:
+            if (case == "other network's publish scope" and path.startswith("/api/v1/contact-points/")):
+                # A contact point is partner-tier: to a token without a directory scope it does not exist,
+                # for a write as for a GET.
+                expected = 404
             headers = precondition(app, tokens, method, path)
             before = snapshot(ctx)
             response = client_with(app, token).open(path, method=method, json=body, headers=headers)
             expected = expected or success
             if response.status_code != expected:
                 failures.append(f"{name} with {case}: {response.status_code} {response.get_data(as_text=True)}")
+                continue
+            if expected == 404:
+                assert response.get_json()["detail"] == client_with(app, token).get(path).get_json()["detail"]
+                assert snapshot(ctx) == before, (name, case)
                 continue
             if expected >= 400:
                 assert response.content_type == "application/problem+json"

@@ -65,6 +65,12 @@ def opening_hours(hours: dict | None) -> list[dict]:
             for slot in hours.get("weekly", [])]
 
 
+def publisher(ctx: Context, record: dict) -> dict:
+    """The network whose secretariat publishes the record (schema.org's publisher of the data)."""
+    return {"@type": "Organization", "@id": record_url(ctx, "networks", record["owner_network"]),
+            "identifier": record["owner_network"]}
+
+
 def contact_point_node(ctx: Context, contact_point: dict, authority: dict | None) -> dict:
     person = contact_point.get("person") or {}
     # The best name the tier shows: the person's (restricted), else the position held.
@@ -83,6 +89,7 @@ def contact_point_node(ctx: Context, contact_point: dict, authority: dict | None
         "email": [e for e in (person.get("email"), contact_point.get("email")) if e],
         "telephone": [t for t in (person.get("phone"), contact_point.get("phone")) if t],
         "dateModified": contact_point["updated_at"],
+        "sdPublisher": publisher(ctx, contact_point),
     })
 
 
@@ -120,6 +127,7 @@ def authority_node(ctx: Context, entry: AuthorityEntry) -> dict:
         "contactPoint": [contact_point_node(ctx, cp, authority) for cp in entry.contact_points] + other_channels,
         "memberOf": [network_reference(ctx, n["code"], n["names"]) for n in entry.networks],
         "dateModified": authority["updated_at"],
+        "sdPublisher": publisher(ctx, authority),
     })
 
 

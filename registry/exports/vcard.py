@@ -4,7 +4,8 @@ a network's authorities with theirs, each record one card, so that an address bo
 Written here rather than with `vobject`, which serializes vCard 3.0: lines are folded at 75 octets
 without splitting a UTF-8 sequence, end in CRLF, and text values escape backslash, comma, semicolon
 and newlines (§3.2, §3.4). Every card has a UID derived from the record id (the same on every node),
-REV (`updated_at`), SOURCE (where to fetch the card again) and X-REGISTRY-ORIGIN / X-REGISTRY-ID.
+REV (`updated_at`), SOURCE (where to fetch the card again) and X-REGISTRY-ORIGIN / X-REGISTRY-ID /
+X-REGISTRY-OWNER-NETWORK (the network whose secretariat publishes the record).
 
 How the cards refer to one another: RFC 6350 allows MEMBER only on a KIND:group card (§6.6.5), so an
 authority (KIND:org) names its contact points with RELATED;TYPE=contact, a contact point names its
@@ -112,12 +113,14 @@ class Card:
             self.text("TEL", number, type=kinds)
 
     def identify(self, record: dict, source: str) -> None:
-        """What every card carries: UID, REV, SOURCE (where to fetch the card again), the record's id and origin."""
+        """What every card carries: UID, REV, SOURCE (where to fetch the card again), the record's id, origin
+        and the network whose secretariat publishes it."""
         self.uri("UID", record_uid(record["id"]))
         self._add("REV", datetime.fromisoformat(record["updated_at"]).strftime("%Y%m%dT%H%M%SZ"), {})
         self.uri("SOURCE", source)
         self.text("X-REGISTRY-ID", record["id"])
         self.text("X-REGISTRY-ORIGIN", record["origin"])
+        self.text("X-REGISTRY-OWNER-NETWORK", record["owner_network"])
 
     def _add(self, name: str, value: str, params: dict) -> None:
         head = name + "".join(f";{key.upper()}={_parameter(v)}" for key, v in params.items())

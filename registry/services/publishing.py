@@ -1,7 +1,8 @@
 """Publishing: what a secretariat's client may do to records, over the write API.
 
-Every operation checks, in this order: a token (401); the record exists (404) and is not a copy
-of another origin's record (409); the caller publishes for its network (403); If-Match is there
+Every operation checks, in this order: a token (401); the record exists and the caller may see it, as
+for a GET (404); it is not a copy of another origin's record (409); the caller publishes for its
+network (403); If-Match is there
 (428); the body sets no field the registry sets (422); If-Match names the current version (412);
 the new body is valid (422). Then it goes through the single
 write path, so versions, the change log and (later) signatures follow as for any other write.
@@ -15,11 +16,11 @@ import secrets
 
 from sqlalchemy.orm import Session
 
-from registry.errors import ForeignRecord, InvalidRecord, NotFound, PreconditionRequired, Unauthenticated
+from registry.errors import ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionRequired, Unauthenticated
 from registry.permissions import Caller, require
 from registry.services import Context
 from registry.services.networks import network_id
-from registry.services.records import find_row, lock_origin, represent, write_record
+from registry.services.records import find_row, lock_origin, read_record, represent, write_record
 
 # Fields only the registry sets; a client that sends one gets a 422 saying so.
 SERVER_FIELDS = ("id", "type", "origin", "version", "updated_at", "deleted", "signature", "envelope", "seq")
@@ -54,8 +55,15 @@ def _require_version(expected_version: int | None) -> int:
     return expected_version
 
 
-def _result(record_type: str, row, caller: Caller) -> dict:
-    return represent(record_type, row, caller.tier_for(row.owner_network))
+def _write(session: Session, ctx: Context, caller: Caller, record_type: str, record_id: str, owner: str,
+           body: dict | None, *, expected_version: int | None) -> dict:
+    """One write of this node's record on the caller's behalf, through the single write path; the
+    record as the caller sees it afterwards."""
+    result = write_record(session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+                          origin=ctx.settings.node_id, record_type=record_type, record_id=record_id,
+                          owner_network=owner, body=body, actor=caller.client_id, caller=caller,
+                          expected_version=expected_version)
+    return represent(record_type, result.row, caller.tier_for(result.row.owner_network))
 
 
 def create(ctx: Context, caller: Caller, record_type: str, payload) -> dict:
@@ -67,16 +75,18 @@ def create(ctx: Context, caller: Caller, record_type: str, payload) -> dict:
     require(caller, "record:write", owner_network=owner)
     with ctx.db.write() as session:
         record_id = f"{ctx.settings.namespace}:{ID_PREFIX[record_type]}-{secrets.token_hex(5)}"
-        result = write_record(
-            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
-            origin=ctx.settings.node_id, record_type=record_type,
-            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id)
-        return _result(record_type, result.row, caller)
+        return _write(session, ctx, caller, record_type, record_id, owner, body, expected_version=None)
 
 
 def _writable_row(session: Session, ctx: Context, caller: Caller, record_type: str, record_id: str):
-    """The row to change, after the checks every change shares (existence, origin, permission)."""
+    """The row to change, after the checks every change shares: it exists for the caller as for a GET (a
+    record the caller may not see is a 404 here too, so a write cannot tell it exists), it is this node's
+    own, and the caller publishes for its network."""
     lock_origin(session, ctx.settings.node_id)
+    try:
+        read_record(session, record_type, record_id, caller)
+    except Gone:
+        pass  # a deleted record the caller could see: a PUT may bring it back
     row = find_row(session, record_type, record_id)
     if row.origin != ctx.settings.node_id:
         raise ForeignRecord(record_id, row.origin)
@@ -95,12 +105,7 @@ def replace(ctx: Context, caller: Caller, record_type: str, record_id: str, payl
         owner = owner or row.owner_network
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
-        result = write_record(
-            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
-            origin=row.origin, record_type=record_type,
-            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-            expected_version=version)
-        return _result(record_type, result.row, caller)
+        return _write(session, ctx, caller, record_type, record_id, owner, body, expected_version=version)
 
 
 def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_patch,
@@ -117,12 +122,7 @@ def patch(ctx: Context, caller: Caller, record_type: str, record_id: str, merge_
         if owner != row.owner_network:
             require(caller, "record:write", owner_network=owner)
         body = merge(row.body, changes)
-        result = write_record(
-            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
-            origin=row.origin, record_type=record_type,
-            record_id=record_id, owner_network=owner, body=body, actor=caller.client_id,
-            expected_version=version)
-        return _result(record_type, result.row, caller)
+        return _write(session, ctx, caller, record_type, record_id, owner, body, expected_version=version)
 
 
 def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expected_version: int | None) -> dict:
@@ -132,12 +132,8 @@ def delete(ctx: Context, caller: Caller, record_type: str, record_id: str, expec
         row = _writable_row(session, ctx, caller, record_type, record_id)
         if row.deleted:
             raise NotFound(f"{record_id} is already deleted")
-        result = write_record(
-            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
-            origin=row.origin, record_type=record_type,
-            record_id=record_id, owner_network=row.owner_network, body=None,
-            actor=caller.client_id, expected_version=_require_version(expected_version))
-        return _result(record_type, result.row, caller)
+        return _write(session, ctx, caller, record_type, record_id, row.owner_network, None,
+                      expected_version=_require_version(expected_version))
 
 
 def put_member(ctx: Context, caller: Caller, network: str, authority_id: str, payload,
@@ -173,12 +169,8 @@ def _change_members(ctx: Context, caller: Caller, network: str, authority_id: st
         else:
             members[index] = member
         body = row.body | {"members": members}
-        result = write_record(
-            session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
-            origin=row.origin, record_type="network", record_id=row.id,
-            owner_network=row.owner_network, body=body, actor=caller.client_id,
-            expected_version=_require_version(expected_version))
-        return _result("network", result.row, caller)
+        return _write(session, ctx, caller, "network", row.id, row.owner_network, body,
+                      expected_version=_require_version(expected_version))
 
 
 def merge(target, patch):

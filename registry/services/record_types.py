@@ -17,6 +17,10 @@ from registry.models.records import RecordColumns
 from registry.taxonomy import fold
 
 
+def _none(body: dict) -> list:
+    return []
+
+
 @dataclass(frozen=True)
 class RecordType:
     name: str
@@ -24,6 +28,12 @@ class RecordType:
     # columns projected from a live body, and (facet, value) terms for multi-valued filters
     project: Callable[[dict], dict]
     terms: Callable[[dict], set[tuple[str, str]]]
+    # (JSON path, network code) of every network the body speaks for besides its owner: a role held in
+    # it, a note scoped to it. Claiming one needs that network's publish scope.
+    network_claims: Callable[[dict], list[tuple[str, str]]] = _none
+    # (JSON path, authority id) of the authorities the body attaches itself to: they must belong to the
+    # owner network (its own, or members by the network's record).
+    attachments: Callable[[dict], list[tuple[str, str]]] = _none
 
 
 def parse_date(value: str | None) -> date | None:
@@ -96,11 +106,30 @@ def _emergency_note_terms(body: dict) -> set[tuple[str, str]]:
             | {("request_type", r) for r in body.get("request_types", [])})
 
 
+def _contact_point_claims(body: dict) -> list[tuple[str, str]]:
+    return [(f"$.roles[{i}].network", role["network"]) for i, role in enumerate(body["roles"])]
+
+
+def _contact_point_attachments(body: dict) -> list[tuple[str, str]]:
+    return [("$.authority_id", body["authority_id"])]
+
+
+def _emergency_note_claims(body: dict) -> list[tuple[str, str]]:
+    return [("$.scope.network", body["scope"]["network"])] if "network" in body["scope"] else []
+
+
+def _emergency_note_attachments(body: dict) -> list[tuple[str, str]]:
+    scope = body["scope"]
+    return [("$.scope.authority_id", scope["authority_id"])] if "authority_id" in scope else []
+
+
 RECORD_TYPES: dict[str, RecordType] = {
     "network": RecordType("network", models.Network, _network, lambda body: set()),
     "authority": RecordType("authority", models.Authority, _authority, _authority_terms),
-    "contact_point": RecordType("contact_point", models.ContactPoint, _contact_point, _contact_point_terms),
-    "emergency_note": RecordType("emergency_note", models.EmergencyNote, _emergency_note, _emergency_note_terms),
+    "contact_point": RecordType("contact_point", models.ContactPoint, _contact_point, _contact_point_terms,
+                                _contact_point_claims, _contact_point_attachments),
+    "emergency_note": RecordType("emergency_note", models.EmergencyNote, _emergency_note, _emergency_note_terms,
+                                 _emergency_note_claims, _emergency_note_attachments),
 }
 
 

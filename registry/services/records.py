@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.db import CHANGED_RECORDS, iso, utcnow
-from registry.errors import Conflict, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
+from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
 from registry.federation import envelope
-from registry.permissions import Caller
+from registry.permissions import Caller, allows
 from registry.search import sql as search_index
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
@@ -58,9 +58,15 @@ def write_record(
     signing_keys: KeySet,
     now: datetime | None = None,
     expected_version: int | None = None,
+    caller: Caller | None = None,
 ) -> WriteResult:
     """Create, update or (with `body=None`) tombstone one record of `origin`, signing the new version
     with `signing_keys` (the origin's record-signing key).
+
+    `caller`, for a write on someone's behalf (the write API), must hold the publish scope of every
+    network the body newly speaks for (a role in it, a note scoped to it); None is the node itself
+    (seeding, the operator's commands). Whoever writes, a body attaches only to authorities of its
+    owner network (`validation.attachment_errors`).
 
     A write that would change nothing (same body, same owner, not deleted) is skipped: no new
     version, no change-log row. That makes seeding and retried writes idempotent.
@@ -82,9 +88,12 @@ def write_record(
                                  "you read it. Read it again, reapply your change, and send the new ETag.",
                                  current_version=None if row is None else row.version)
     if not deleted:
-        errors = validation.body_errors(session, taxonomy, record_type, body)
+        errors = (validation.body_errors(session, taxonomy, record_type, body)
+                  or validation.attachment_errors(session, record_type, body, owner_network))
         if errors:
             raise InvalidRecord(f"{record_type} {record_id}: {errors[0]['path']}: {errors[0]['message']}", errors)
+        if caller is not None:
+            _check_network_claims(kind, row, body, caller)
 
     if row is not None:
         unchanged = row.deleted if deleted else (not row.deleted and row.body == body
@@ -107,6 +116,16 @@ def write_record(
     session.add(_log_entry(envelope.claims_unverified(signed), signed, actor))
     session.flush()
     return WriteResult(row, changed=True)
+
+
+def _check_network_claims(kind, row, body: dict, caller: Caller) -> None:
+    """A network's name on a record (a role in it, a note scoped to it) is that network's to give: a new
+    claim needs its publish scope. Claims the record already made stay editable by its owner network."""
+    held = set() if row is None or row.deleted else {network for _, network in kind.network_claims(row.body)}
+    for path, network in kind.network_claims(body):
+        if network not in held and not allows(caller, "network:claim", network=network):
+            raise Forbidden(f"{path}: naming the network {network} (a role in it, a note scoped to it) needs the "
+                            f"scope publish:{network}, which the token does not carry.", scope=f"publish:{network}")
 
 
 class CopyOutcome(StrEnum):

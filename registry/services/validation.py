@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import contracts, models
+from registry.services.record_types import RECORD_TYPES
 from registry.taxonomy import Taxonomy
 
 
@@ -119,6 +120,24 @@ def _emergency_note(session, taxonomy, body):
     _codes(errors, "$.crime_types", body.get("crime_types"), taxonomy.crime_types)
     _codes(errors, "$.request_types", body.get("request_types"), taxonomy.request_types)
     _period(errors, body, "effective_from", "effective_until")
+    return errors
+
+
+def attachment_errors(session: Session, record_type: str, body: dict, owner_network: str) -> list[dict]:
+    """A record may attach itself (a contact point, a note's scope) only to an authority of its owner
+    network: one the network owns, or one its network record lists as a member (a network's
+    membership is asserted by the network, not by the authority or a third network)."""
+    errors = []
+    for path, authority_id in RECORD_TYPES[record_type].attachments(body):
+        owner = session.scalar(select(models.Authority.owner_network).where(models.Authority.id == authority_id))
+        if owner is None or owner == owner_network:
+            continue
+        member = session.scalar(select(models.NetworkMember.authority_id).where(
+            models.NetworkMember.network_code == owner_network, models.NetworkMember.authority_id == authority_id))
+        if member is None:
+            errors.append({"path": path, "message": f"{authority_id} belongs to {owner} and is not a member of "
+                                                    f"{owner_network}: a {owner_network} record cannot be attached "
+                                                    "to it"})
     return errors
 
 
