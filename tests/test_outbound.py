@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import http.server
+import ipaddress
 import socket
 import ssl
 import struct
@@ -166,6 +167,23 @@ def read_request(connection):
     ("http://[::ffff:127.0.0.1]:{port}/", "loopback"),
     ("http://224.0.0.1/", "multicast"),
     ("http://240.0.0.1/", "reserved"),
+    ("http://100.100.100.200/latest/meta-data/", "shared"),  # a cloud metadata service in 100.64.0.0/10
+    ("http://100.64.0.1/", "shared"),
+    ("http://192.0.0.192/", "IETF protocol"),
+    ("http://198.18.0.1/", "benchmarking"),
+    ("http://192.0.2.10/", "documentation"),
+    ("http://[2002:7f00:1::]:{port}/", r"loopback \(inside 2002:7f00:1::\)"),  # 6to4 wrapping 127.0.0.1
+    ("http://[2002:a00:1::]/", "private"),
+    ("http://[64:ff9b::a00:1]/", r"private \(inside 64:ff9b::a00:1\)"),  # NAT64 wrapping 10.0.0.1
+    ("http://[64:ff9b::7f00:1]:{port}/", "loopback"),
+    ("http://[64:ff9b:1::a00:1]/", "local NAT64"),
+    ("http://[::127.0.0.1]:{port}/", "loopback"),  # IPv4-compatible
+    ("http://[::ffff:100.100.100.200]/", "shared"),
+    ("http://[2001::1]/", "IETF protocol"),  # Teredo
+    ("http://[2001:db8::1]/", "documentation"),
+    ("http://[fc00::1]/", "unique local"),
+    ("http://[100::1]/", "discard"),
+    ("http://[4000::1]/", "reserved"),
     ("http://127.0.0.1:{port}/a b", "control characters"),
     ("http://127.0.0.1:99999/", "port"),
     ("http://127.0.0.1:0/", "port"),
@@ -183,6 +201,20 @@ def test_refused_urls_name_the_rule_and_connect_nowhere(url, rule):
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):  # nobody knocked
             listener.accept()
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
+                                     "2002:808:808::1", "192.0.1.1", "100.128.0.1"])
+def test_globally_reachable_addresses_pass_the_address_rule(address):
+    from registry.federation.outbound import _rule_broken
+
+    assert _rule_broken(ipaddress.ip_address(address)) is None
+
+
+def test_the_allow_list_also_admits_what_an_ipv6_form_carries():
+    from registry.federation.outbound import _Target
+
+    assert isinstance(Outbound("127.0.0.0/8")._target("http://[64:ff9b::7f00:1]:8080/"), _Target)
 
 
 def test_allow_list_admits_only_what_it_names(server):

@@ -6,8 +6,9 @@ reach into our own network on someone else's behalf (server-side request forgery
 - Only http and https; no credentials in the URL (they would end up in logs and errors); fragments are dropped.
 - The host is resolved once and every address it resolves to is checked; the connection goes to a checked
   address, so a name that resolves differently a moment later (DNS rebinding) cannot steer us elsewhere.
-  Private, loopback, link-local, multicast, reserved and unspecified addresses (the metadata service, the
-  database, the admin port next door) are refused unless the allow-list names them. TLS is still verified
+  Every address that is not globally reachable (private, shared, loopback, link-local, multicast, reserved,
+  documentation and the like: the metadata service, the database, the admin port next door), also when an
+  IPv6 address carries it (IPv4-mapped, 6to4, NAT64), is refused unless the allow-list names it. TLS is still verified
   against the name in the URL, and the Host header carries it.
 - Redirects are not followed: a 3xx would lead to a URL nobody checked, so it is an error.
 - Responses are bounded in size and in time, so a slow or endless peer cannot hold a worker or its memory.
@@ -43,9 +44,62 @@ ERROR_BODY_LIMIT = 64 * 1024
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Space and control characters: http.client would reject them late, or a server might split the request on them.
 UNSAFE_CHARACTERS = re.compile(r"[\x00-\x20\x7f]")
-# Most specific first: 127.0.0.1 and 240.0.0.1 count as private too, but "loopback" and "reserved" say more.
-RULES = {"is_unspecified": "an unspecified", "is_loopback": "a loopback", "is_link_local": "a link-local",
-         "is_multicast": "a multicast", "is_reserved": "a reserved", "is_private": "a private"}
+
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Every range that is not globally reachable, from IANA's special-purpose address registries, with the
+# name a refusal gives it; most specific first. Python's own `is_global` misses several of them
+# (shared address space included, in some versions), so the table is written out here.
+NOT_GLOBAL: list[tuple[str, str]] = [
+    ("0.0.0.0/32", "an unspecified"),
+    ("0.0.0.0/8", "a this-network"),
+    ("10.0.0.0/8", "a private"),
+    ("100.64.0.0/10", "a shared (carrier-grade NAT)"),
+    ("127.0.0.0/8", "a loopback"),
+    ("169.254.0.0/16", "a link-local"),
+    ("172.16.0.0/12", "a private"),
+    ("192.0.0.0/24", "an IETF protocol"),
+    ("192.0.2.0/24", "a documentation"),
+    ("192.88.99.0/24", "a 6to4 relay"),
+    ("192.168.0.0/16", "a private"),
+    ("198.18.0.0/15", "a benchmarking"),
+    ("198.51.100.0/24", "a documentation"),
+    ("203.0.113.0/24", "a documentation"),
+    ("224.0.0.0/4", "a multicast"),
+    ("255.255.255.255/32", "a broadcast"),
+    ("240.0.0.0/4", "a reserved"),
+    ("::/128", "an unspecified"),
+    ("::1/128", "a loopback"),
+    ("64:ff9b:1::/48", "a local NAT64"),
+    ("100::/64", "a discard-only"),
+    ("2001::/23", "an IETF protocol"),
+    ("2001:db8::/32", "a documentation"),
+    ("3fff::/20", "a documentation"),
+    ("5f00::/16", "a segment-routing"),
+    ("fc00::/7", "a private (unique local)"),
+    ("fe80::/10", "a link-local"),
+    ("fec0::/10", "a site-local"),
+    ("ff00::/8", "a multicast"),
+]
+_NOT_GLOBAL = [(ipaddress.ip_network(network), name) for network, name in NOT_GLOBAL]
+# Global unicast IPv6 is 2000::/3; anything else (after unwrapping the forms below) reaches nothing public.
+_IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _carried_ipv4(address: _Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches: IPv4-mapped (::ffff:a.b.c.d), 6to4 (2002:aabb:ccdd::),
+    NAT64 (64:ff9b::a.b.c.d) or the deprecated IPv4-compatible form (::a.b.c.d)."""
+    if address.version != 6:
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 class OutboundError(Exception):
@@ -86,12 +140,21 @@ class _Target(NamedTuple):
     host_header: str
 
 
-def _rule_broken(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    # ::ffff:127.0.0.1 reaches 127.0.0.1: judge the IPv4 address it carries.
-    address = getattr(address, "ipv4_mapped", None) or address
-    for rule, name in RULES.items():
-        if getattr(address, rule):
+def _rule_broken(address: _Address) -> str | None:
+    """Why `address` must not be contacted ("a loopback", "a shared (carrier-grade NAT)"...), or None
+    for a globally reachable one. An IPv6 address that carries an IPv4 one is judged by both."""
+    carried = _carried_ipv4(address)
+    if carried is not None:
+        rule = _rule_broken(carried)
+        if rule is not None:
+            return f"{rule} (inside {address})"
+        if address.ipv4_mapped is not None:
+            return None
+    for network, name in _NOT_GLOBAL:
+        if address.version == network.version and address in network:
             return name
+    if address.version == 6 and carried is None and address not in _IPV6_GLOBAL_UNICAST:
+        return "a reserved"
     return None
 
 
@@ -244,9 +307,9 @@ class Outbound:
             raise RefusedURL(f"refused: {shown}{'; '.join(refusals)}, not in the outbound allow-list")
         return allowed
 
-    def _allowed_network(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        mapped = getattr(address, "ipv4_mapped", None)
-        return any(address in network or (mapped is not None and mapped in network)
+    def _allowed_network(self, address: _Address) -> bool:
+        carried = _carried_ipv4(address)
+        return any(address in network or (carried is not None and carried in network)
                    for network in self._allowed_networks)
 
     @contextmanager
