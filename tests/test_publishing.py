@@ -220,6 +220,24 @@ def test_if_match_is_required_and_checked(node):
     assert stale.status_code == 412 and stale.get_json()["current_version"] == 2
 
 
+def test_an_empty_if_match_names_no_version(node):
+    """`If-Match: ""` (an empty quoted tag, which the header parser gives as None) is a 412 on every write
+    with a token and a 401 without one: never a 500."""
+    app, ctx, tokens = node
+    record_id = create(app, tokens["publish:casc"], "authority")
+    path = f"/api/v1/authorities/{record_id}"
+    before = snapshot(ctx)
+    for token, status in ((tokens["publish:casc"], 412), (None, 401)):
+        for method, body in (("PUT", AUTHORITY), ("PATCH", {"acronym": "X"}), ("DELETE", None)):
+            for value in ('""', 'W/""', '"", "99-x"'):
+                response = client_with(app, token).open(path, method=method, json=body, headers={"If-Match": value})
+                assert response.status_code == status, (method, value, response.get_data(as_text=True))
+        member = client_with(app, token).put("/api/v1/networks/casc/members/local:kg-gpo",
+                                              json={"role": "member"}, headers={"If-Match": '""'})
+        assert member.status_code == status
+    assert snapshot(ctx) == before
+
+
 @pytest.mark.parametrize("field, value", [
     ("id", "local:mine"), ("origin", "elsewhere"), ("version", 99), ("updated_at", "2020-01-01T00:00:00Z"),
     ("deleted", True), ("signature", "x"), ("type", "network"), ("surprise", 1), ("names", "not an object"),

@@ -55,7 +55,8 @@ def if_match_version() -> int | None:
     if "If-Match" not in request.headers:
         return None
     for tag in request.if_match.as_set():
-        if match := ETAG_VERSION.fullmatch(tag):
+        # An empty quoted tag ("") comes out of the parser as None.
+        if tag and (match := ETAG_VERSION.fullmatch(tag)):
             return int(match.group(1))
     return 0
 
