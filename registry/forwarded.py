@@ -11,6 +11,7 @@ writes come from REGISTRY_PUBLIC_URL, never from `Host` or `X-Forwarded-Host`.
 from __future__ import annotations
 
 import ipaddress
+from contextlib import suppress
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -46,9 +47,8 @@ class TrustedProxies:
         if forwarded and self.networks and self.trusted(remote):
             for hop in reversed([part.strip() for part in forwarded.split(",")]):
                 if not self.trusted(hop):
-                    try:
+                    # Garbage from beyond the first trusted proxy: keep the proxy's address.
+                    with suppress(ValueError):
                         environ["REMOTE_ADDR"] = str(ipaddress.ip_address(hop))
-                    except ValueError:
-                        pass  # garbage from before the first trusted proxy: keep the proxy's address
                     break
         return self.app(environ, start_response)

@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from registry import contracts
 from registry.api import problems
+from registry.api.paths import register_converters
 from registry.auth.protection import current_caller, init_protection, refuse_invalid_tokens
 from registry.errors import RegistryError
 from registry.permissions import SCOPES, Caller, require
@@ -75,6 +76,7 @@ def init_api(app: Flask) -> Api:
         },
     )
     api = RegistryApi(app)
+    register_converters(app, api)
     for name, schema in contracts.openapi_components().items():
         api.spec.components.schema(name, schema)
     api.spec.components.security_scheme("oauth2", security_scheme())

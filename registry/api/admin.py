@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from registry.api import context, requires
-from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
+from registry.api.args import NoArgs, PlainString, QueryArgs, RegistryBlueprint
 from registry.api.cache import never_cached
 from registry.api.responses import json_response
 from registry.auth import clients
@@ -33,9 +33,9 @@ _admin_errors = admin_errors(blp)
 
 
 class NewClient(QueryArgs):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
+    name = PlainString(required=True, max_length=100,
                             metadata={"description": "A unique name, e.g. casc-secretariat."})
-    scope = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000),
+    scope = PlainString(required=True, max_length=1000,
                              metadata={"description": "Space-separated scopes, e.g. \"publish:casc directory:read\"."})
 
 
@@ -64,7 +64,7 @@ def create_client(body):
     return json_response(clients.create_client(context(), body["name"], body["scope"]).as_dict(), status=201)
 
 
-@blp.route("/admin/clients/<client_ref>", methods=["GET"])
+@blp.route("/admin/clients/<spelling:client_ref>", methods=["GET"])
 @requires("clients:manage")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, CLIENT, content_type="application/json")
@@ -75,7 +75,7 @@ def get_client(_args, client_ref):
     return json_response(clients.get_client(context(), client_ref).as_dict())
 
 
-@blp.route("/admin/clients/<client_ref>", methods=["PATCH"])
+@blp.route("/admin/clients/<spelling:client_ref>", methods=["PATCH"])
 @requires("clients:manage")
 @blp.arguments(ClientChange, location="json")
 @blp.response(200, CLIENT, content_type="application/json")
@@ -86,7 +86,7 @@ def patch_client(body, client_ref):
     return json_response(clients.set_disabled(context(), client_ref, body["disabled"]).as_dict())
 
 
-@blp.route("/admin/clients/<client_ref>/rotate-secret", methods=["POST"])
+@blp.route("/admin/clients/<spelling:client_ref>/rotate-secret", methods=["POST"])
 @requires("clients:manage")
 @blp.doc(summary="Give a client a new secret", description=(
     "The old secret, and tokens obtained with it, stop working at once. The answer holds the new secret."))

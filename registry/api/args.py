@@ -73,6 +73,19 @@ def request_json():
         raise MalformedBody(f"The body is not valid JSON: {exc}.") from None
 
 
+# Control characters (NUL included, which PostgreSQL cannot store) are refused in every text a request
+# carries; stated as a pattern so that the OpenAPI document says so too.
+NO_CONTROL_CHARACTERS = ma.validate.Regexp(r"^[^\x00-\x1f\x7f-\x9f]*$", error="must not contain control characters")
+
+
+class PlainString(ma.fields.String):
+    """A string of a request body: no control characters, at most `max_length` characters."""
+
+    def __init__(self, *, max_length: int, min_length: int = 1, **kwargs):
+        super().__init__(validate=[ma.validate.Length(min=min_length, max=max_length), NO_CONTROL_CHARACTERS],
+                         **kwargs)
+
+
 def _printable(value: str) -> None:
     if not value.isprintable():
         raise ma.ValidationError("must not contain control characters")
@@ -82,7 +95,7 @@ class TextFilter(ma.fields.String):
     """A user-typed filter value: trimmed, at most `max_length` characters, never empty."""
 
     def __init__(self, description: str, max_length: int = 200, **kwargs):
-        super().__init__(validate=[ma.validate.Length(min=1, max=max_length), _printable],
+        super().__init__(validate=[ma.validate.Length(min=1, max=max_length), NO_CONTROL_CHARACTERS, _printable],
                          metadata={"description": description}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

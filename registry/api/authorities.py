@@ -60,7 +60,7 @@ def authorities_csv(args):
     return export_response(tabular.authorities_csv(context(), authorities.AuthorityFilters(**args), caller()))
 
 
-@blp.route("/authorities/<authority_id>")
+@blp.route("/authorities/<record_id:authority_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, AUTHORITY, content_type="application/json")
 @also_as(blp, {VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION})
@@ -79,7 +79,7 @@ def get_authority(_args, authority_id):
     })
 
 
-@blp.route("/authorities/<authority_id>.vcf")
+@blp.route("/authorities/<record_id:authority_id>.vcf")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "string", "description": VCARD_DESCRIPTION}, content_type=VCARD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
@@ -90,7 +90,7 @@ def authority_vcard(_args, authority_id):
     return export_response(vcard.authority(context(), authority_id, caller()))
 
 
-@blp.route("/authorities/<authority_id>.jsonld")
+@blp.route("/authorities/<record_id:authority_id>.jsonld")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "object", "description": JSON_LD_DESCRIPTION}, content_type=JSON_LD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")

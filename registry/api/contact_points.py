@@ -65,7 +65,7 @@ def contact_points_csv(args):
     return export_response(tabular.contact_points_csv(context(), wanted, caller()))
 
 
-@blp.route("/contact-points/<contact_point_id>")
+@blp.route("/contact-points/<record_id:contact_point_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, CONTACT_POINT, content_type="application/json")
 @also_as(blp, {VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION})
@@ -84,7 +84,7 @@ def get_contact_point(_args, contact_point_id):
     })
 
 
-@blp.route("/contact-points/<contact_point_id>.vcf")
+@blp.route("/contact-points/<record_id:contact_point_id>.vcf")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "string", "description": VCARD_DESCRIPTION}, content_type=VCARD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
@@ -95,7 +95,7 @@ def contact_point_vcard(_args, contact_point_id):
     return export_response(vcard.contact_point(context(), contact_point_id, caller()))
 
 
-@blp.route("/contact-points/<contact_point_id>.jsonld")
+@blp.route("/contact-points/<record_id:contact_point_id>.jsonld")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "object", "description": JSON_LD_DESCRIPTION}, content_type=JSON_LD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")

@@ -37,7 +37,7 @@ def list_notes(args):
     return page_response(emergency_notes.list_notes(context(), wanted, page, caller_tier()))
 
 
-@blp.route("/emergency-notes/<note_id>")
+@blp.route("/emergency-notes/<record_id:note_id>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NOTE, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")

@@ -53,7 +53,7 @@ def list_origins(_args):
     return json_response(feed.origins(context()))
 
 
-@blp.route("/federation/origins/<origin>/changes")
+@blp.route("/federation/origins/<node:origin>/changes")
 @requires("federation:read")
 @blp.arguments(ChangesArgs, location="query")
 @blp.response(200, {"$ref": FEDERATION + "changes_page"}, content_type="application/json")
@@ -66,7 +66,7 @@ def origin_changes(args, origin):
     return json_response(feed.changes(context(), origin, args["after"], args["limit"]))
 
 
-@blp.route("/federation/origins/<origin>/snapshot")
+@blp.route("/federation/origins/<node:origin>/snapshot")
 @requires("federation:read")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "string", "description": "NDJSON: Federation/$defs/snapshot_line lines, then one "

@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from registry.api import context, requires
 from registry.api.admin import admin_errors
-from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint
+from registry.api.args import NoArgs, PlainString, QueryArgs, RegistryBlueprint
 from registry.api.cache import never_cached
 from registry.api.responses import json_response
 from registry.federation import peers, status, trust
@@ -22,24 +22,26 @@ _errors = admin_errors(blp)
 
 
 class NewTrust(QueryArgs):
-    node_id = ma.fields.String(required=True, metadata={"description": "The origin's node id, e.g. casc-node."})
-    namespace = ma.fields.String(required=True, metadata={"description": "The id namespace it issues, e.g. casc."})
-    jwks_url = ma.fields.String(required=True, validate=ma.validate.Length(max=2000),
-                                metadata={"description": "Where it publishes its record keys."})
+    node_id = PlainString(required=True, max_length=63,
+                          metadata={"description": "The origin's node id, e.g. casc-node."})
+    namespace = PlainString(required=True, max_length=63,
+                            metadata={"description": "The id namespace it issues, e.g. casc."})
+    jwks_url = PlainString(required=True, max_length=2000,
+                           metadata={"description": "Where it publishes its record keys."})
 
 
 class NewPeer(QueryArgs):
-    name = ma.fields.String(required=True, metadata={"description": "A name for the peer, e.g. casc."})
-    url = ma.fields.String(required=True, validate=ma.validate.Length(max=2000),
+    name = PlainString(required=True, max_length=63, metadata={"description": "A name for the peer, e.g. casc."})
+    url = PlainString(required=True, max_length=2000,
                            metadata={"description": "Its base URL."})
-    client_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
+    client_id = PlainString(required=True, max_length=200,
                                  metadata={"description": "The client id the peer issued to this node."})
-    client_secret = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500),
+    client_secret = PlainString(required=True, max_length=500,
                                      load_only=True, metadata={"description": "Its secret (never shown again)."})
 
 
 class QuarantineArgs(QueryArgs):
-    origin = ma.fields.String(metadata={"description": "Only items of this origin."})
+    origin = PlainString(max_length=63, metadata={"description": "Only items of this origin."})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000),
                               metadata={"description": "Newest items returned, at most 1000."})
 
@@ -68,7 +70,7 @@ def trust_origin(body):
     return json_response(info.as_dict(), status=201)
 
 
-@blp.route("/admin/origins/<node_id>", methods=["DELETE"])
+@blp.route("/admin/origins/<node:node_id>", methods=["DELETE"])
 @requires("federation:manage")
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND", description="Not a trusted origin")
@@ -102,7 +104,7 @@ def add_peer(body):
     return json_response(info.as_dict(), status=201)
 
 
-@blp.route("/admin/peers/<name>", methods=["DELETE"])
+@blp.route("/admin/peers/<node:name>", methods=["DELETE"])
 @requires("federation:manage")
 @blp.response(204)
 @blp.alt_response(404, response="NOT_FOUND", description="No such peer")

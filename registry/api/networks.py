@@ -28,7 +28,7 @@ def list_networks(_args):
     return json_response(networks.list_networks(context(), caller_tier()))
 
 
-@blp.route("/networks/<code>")
+@blp.route("/networks/<spelling:code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, NETWORK, content_type="application/json")
 @also_as(blp, {VCARD: VCARD_DESCRIPTION, JSON_LD: JSON_LD_DESCRIPTION})
@@ -47,7 +47,7 @@ def get_network(_args, code):
     })
 
 
-@blp.route("/networks/<code>.vcf")
+@blp.route("/networks/<spelling:code>.vcf")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "string", "description": VCARD_DESCRIPTION}, content_type=VCARD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
@@ -58,7 +58,7 @@ def network_vcard(_args, code):
     return export_response(vcard.network(context(), code, caller()))
 
 
-@blp.route("/networks/<code>.jsonld")
+@blp.route("/networks/<spelling:code>.jsonld")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "object", "description": JSON_LD_DESCRIPTION}, content_type=JSON_LD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
@@ -78,10 +78,10 @@ MEMBER_INPUT = {
 }
 
 
-@blp.route("/networks/<code>/members/<authority_id>", methods=["PUT"])
+@blp.route("/networks/<spelling:code>/members/<record_id:authority_id>", methods=["PUT"])
 @blp.doc(summary="Add or change a member", parameters=[IF_MATCH], description=(
     "Adds the authority to the network's member list, or changes its role or date: a new version of "
-    "the network record. Needs publish:<code> and If-Match with the network's ETag."),
+    "the network record. Needs publish:<spelling:code> and If-Match with the network's ETag."),
     requestBody={"required": True, "content": {"application/json": {"schema": MEMBER_INPUT}}})
 @blp.response(200, NETWORK, content_type="application/json", description="The network's new version")
 @write_errors(blp, WRITE_ERRORS + ITEM_ERRORS)
@@ -90,7 +90,7 @@ def put_member(code, authority_id):
     return record_response(result)
 
 
-@blp.route("/networks/<code>/members/<authority_id>", methods=["DELETE"])
+@blp.route("/networks/<spelling:code>/members/<record_id:authority_id>", methods=["DELETE"])
 @blp.doc(summary="Remove a member", parameters=[IF_MATCH], description=(
     "Removes the authority from the network's member list (a new version of the network record)."))
 @blp.response(200, NETWORK, content_type="application/json", description="The network's new version")
@@ -99,4 +99,4 @@ def delete_member(code, authority_id):
     return record_response(publishing.delete_member(context(), caller(), code, authority_id, if_match_version()))
 
 
-add_history_route(blp, item="/networks/<code>", record_type="network", id_param="code")
+add_history_route(blp, item="/networks/<spelling:code>", record_type="network", id_param="code")

@@ -52,7 +52,7 @@ def add_publishing_routes(blp: RegistryBlueprint, *, collection: str, record_typ
     record = {"$ref": f"#/components/schemas/{component}"}
     record_input = {"$ref": f"#/components/schemas/{component}/$defs/input"}
     label = record_type.replace("_", " ")
-    item = f"/{collection}/<{id_param}>"
+    item = f"/{collection}/<record_id:{id_param}>"
 
     @blp.route(f"/{collection}", methods=["POST"], endpoint=f"create_{record_type}")
     @blp.doc(summary=f"Publish a new {label}", description=(

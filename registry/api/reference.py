@@ -33,7 +33,7 @@ def list_countries(args):
     return json_response(countries.list_countries(context(), args.get("with_authorities")))
 
 
-@blp.route("/countries/<code>")
+@blp.route("/countries/<spelling:code>")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, COUNTRY, content_type="application/json")
 @also_as(blp, {VCARD: VCARD_DESCRIPTION})
@@ -50,7 +50,7 @@ def get_country(_args, code):
     })
 
 
-@blp.route("/countries/<code>.vcf")
+@blp.route("/countries/<spelling:code>.vcf")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, {"type": "string", "description": VCARD_DESCRIPTION}, content_type=VCARD)
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")

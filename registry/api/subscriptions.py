@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from registry.api import caller, context, requires
-from registry.api.args import NoArgs, QueryArgs, RegistryBlueprint, if_match_version
+from registry.api.args import NoArgs, PlainString, QueryArgs, RegistryBlueprint, if_match_version
 from registry.api.cache import never_cached
 from registry.api.publishing import IF_MATCH, write_errors
 from registry.api.responses import json_response, record_response
@@ -33,7 +33,7 @@ never_cached(blp)
 
 
 def _values(description: str) -> ma.fields.List:
-    return ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=200)),
+    return ma.fields.List(PlainString(max_length=200),
                           metadata={"description": description})
 
 
@@ -44,12 +44,12 @@ class Filters(QueryArgs):
 
 
 class NewSubscription(Filters):
-    url = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=subscriptions.MAX_URL_LENGTH),
+    url = PlainString(required=True, max_length=subscriptions.MAX_URL_LENGTH,
                            metadata={"description": "Where to POST notifications: http(s), not a private address."})
 
 
 class SubscriptionChange(Filters):
-    url = ma.fields.String(validate=ma.validate.Length(min=1, max=subscriptions.MAX_URL_LENGTH),
+    url = PlainString(max_length=subscriptions.MAX_URL_LENGTH,
                            metadata={"description": "A new receiver (its failure count starts again)."})
     active = ma.fields.Boolean(metadata={"description": "true resumes a paused or disabled subscription from its "
                                                         "cursor; false pauses it."})
@@ -86,7 +86,7 @@ def list_subscriptions(_args):
     return json_response(subscriptions.list_subscriptions(context(), caller()))
 
 
-@blp.route("/subscriptions/<subscription_id>", methods=["GET"])
+@blp.route("/subscriptions/<subscription_id:subscription_id>", methods=["GET"])
 @requires("subscriptions:manage")
 @blp.arguments(NoArgs, location="query")
 @blp.response(200, SUBSCRIPTION, content_type="application/json")
@@ -96,7 +96,7 @@ def read(_args, subscription_id):
     return record_response(subscriptions.read(context(), caller(), subscription_id))
 
 
-@blp.route("/subscriptions/<subscription_id>", methods=["PATCH"])
+@blp.route("/subscriptions/<subscription_id:subscription_id>", methods=["PATCH"])
 @requires("subscriptions:manage")
 @blp.arguments(SubscriptionChange, location="json")
 @blp.doc(parameters=[IF_MATCH])
@@ -111,7 +111,7 @@ def update(body, subscription_id):
     return record_response(subscriptions.update(context(), caller(), subscription_id, body, if_match_version()))
 
 
-@blp.route("/subscriptions/<subscription_id>", methods=["DELETE"])
+@blp.route("/subscriptions/<subscription_id:subscription_id>", methods=["DELETE"])
 @requires("subscriptions:manage")
 @blp.doc(parameters=[IF_MATCH])
 @blp.response(204)
@@ -123,7 +123,7 @@ def delete(subscription_id):
     return "", 204
 
 
-@blp.route("/subscriptions/<subscription_id>/rotate-secret", methods=["POST"])
+@blp.route("/subscriptions/<subscription_id:subscription_id>/rotate-secret", methods=["POST"])
 @requires("subscriptions:manage")
 @blp.response(200, WITH_SECRET, content_type="application/json")
 @write_errors(blp, ERRORS + ITEM_ERRORS)
@@ -135,7 +135,7 @@ def rotate_secret(subscription_id):
     return record_response(subscriptions.rotate_secret(context(), caller(), subscription_id))
 
 
-@blp.route("/subscriptions/<subscription_id>/deliveries", methods=["GET"])
+@blp.route("/subscriptions/<subscription_id:subscription_id>/deliveries", methods=["GET"])
 @requires("subscriptions:manage")
 @blp.arguments(DeliveriesArgs, location="query")
 @blp.response(200, {"type": "array", "items": {"$ref": SCHEMAS + "delivery"}}, content_type="application/json")

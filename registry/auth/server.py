@@ -7,6 +7,7 @@ which OAuth client libraries expect; they also carry the RFC 9457 members `title
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -23,6 +24,8 @@ from registry.errors import PROBLEM_TYPE_BASE, Unauthenticated
 from registry.services import Context
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+# What a client id can be (RFC 6749 VSCHAR, as long as the column): registry.auth.clients issues 24 hex digits.
+CLIENT_ID = re.compile(r"[\x21-\x7e]{1,64}")
 
 
 class OAuthClient(ClientMixin):
@@ -186,6 +189,10 @@ def init_authorization_server(app: Flask, ctx: Context) -> AuthorizationServer:
     """The server, keyed to this node's token keys (generated here at first start)."""
 
     def query_client(client_id):
+        # Checked before the query: a string no client id can be (a NUL byte, which PostgreSQL refuses,
+        # control characters, a kilobyte of junk) is an unknown client.
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            return None
         with ctx.db.read() as session:
             row = session.get(models.Client, client_id)
         return OAuthClient(row) if row is not None and not row.disabled else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ class AuditFilters:
     outcome: str | None = None
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Refusals of unidentified callers from one address join the entry of the same kind opened within this window.
 REPEAT_WINDOW = timedelta(minutes=1)
 
@@ -34,6 +36,8 @@ def record(ctx: Context, *, client_id: str | None, address: str | None, method: 
     one entry a minute, with the first route and detail and how many times it was repeated."""
     entry = models.AuditEntry
     now = utcnow()
+    client_id, route, record_id, detail = (_loggable(client_id, 64), _loggable(route, 500) or "",
+                                           _loggable(record_id, 192), _loggable(detail, 500))
     with ctx.db.write() as session:
         if status >= 400 and not identified:
             same = session.scalars(
@@ -46,10 +50,17 @@ def record(ctx: Context, *, client_id: str | None, address: str | None, method: 
                 same.last_at = now
                 return
         session.add(entry(
-            at=now, last_at=now, repeated=1, client_id=client_id, address=address, method=method, route=route[:500],
-            record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused",
-            detail=(detail or "")[:500] or None,
+            at=now, last_at=now, repeated=1, client_id=client_id, address=address, method=method, route=route,
+            record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused", detail=detail,
         ))
+
+
+def _loggable(text: str | None, length: int) -> str | None:
+    """What a refused request claimed, fit to store and print: control characters (a NUL byte, which
+    PostgreSQL cannot store; terminal escapes) replaced, cut to the column's length."""
+    if not text:
+        return None
+    return CONTROL_CHARACTERS.sub("\ufffd", text)[:length]
 
 
 def prune(ctx: Context, older_than: timedelta) -> int:

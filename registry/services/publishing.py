@@ -13,6 +13,7 @@ cannot both succeed.
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 
 from sqlalchemy.orm import Session
 
@@ -83,10 +84,8 @@ def _writable_row(session: Session, ctx: Context, caller: Caller, record_type: s
     record the caller may not see is a 404 here too, so a write cannot tell it exists), it is this node's
     own, and the caller publishes for its network."""
     lock_origin(session, ctx.settings.node_id)
-    try:
+    with suppress(Gone):  # a deleted record the caller could see: a PUT may bring it back
         read_record(session, record_type, record_id, caller)
-    except Gone:
-        pass  # a deleted record the caller could see: a PUT may bring it back
     row = find_row(session, record_type, record_id)
     if row.origin != ctx.settings.node_id:
         raise ForeignRecord(record_id, row.origin)
