@@ -21,6 +21,13 @@ class MalformedBody(RegistryError):
     title = "Malformed body"
 
 
+class NestedTooDeep(RegistryError):
+    """A request body whose objects and arrays nest deeper than any the registry takes."""
+
+    status = 413
+    title = "Body nested too deep"
+
+
 class UnsupportedMediaType(RegistryError):
     status = 415
     title = "Unsupported media type"

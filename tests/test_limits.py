@@ -249,3 +249,30 @@ def test_audit_prune_drops_entries_older_than_the_retention(make_app):
     assert audit.prune(ctx, timedelta(days=30)) == 2
     remaining = audit.list_entries(ctx, audit.AuditFilters(), Page(1, 10)).items
     assert sorted(e["client_id"] for e in remaining) == ["c2", "c3"]
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 5000])
+def test_bodies_nested_too_deep_are_413_on_every_kind_of_route(make_app, depth):
+    app = make_app()
+    add_network(app, "casc")
+    client = app.test_client()
+    publisher = {"Authorization": f"Bearer {token_for(app, 'publish:casc')}"}
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    nested = '{"names": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
+    for method, path, headers in (("POST", AUTHORITIES, publisher), ("PATCH", f"{AUTHORITIES}/local:x", publisher),
+                                  ("POST", "/api/v1/admin/clients", admin), ("POST", "/api/v1/subscriptions", admin)):
+        response = client.open(path, method=method, data=nested, content_type="application/json",
+                               headers=headers | {"If-Match": '"1-x"'})
+        body = problem(response, 413)
+        assert "32 levels" in body["detail"], (method, path)
+    arrays = "[" * depth + "]" * depth
+    assert client.post(AUTHORITIES, data=arrays, content_type="application/json", headers=publisher).status_code == 413
+
+
+def test_bodies_nested_within_the_limit_are_read(make_app):
+    app = make_app()
+    add_network(app, "casc")
+    publisher = {"Authorization": f"Bearer {token_for(app, 'publish:casc')}"}
+    nested = '{"names": ' + '{"a": ' * 30 + "1" + "}" * 30 + "}"
+    response = app.test_client().post(AUTHORITIES, data=nested, content_type="application/json", headers=publisher)
+    problem(response, 422)

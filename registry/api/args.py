@@ -8,9 +8,10 @@ import marshmallow as ma
 import orjson
 from flask import current_app, request
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
-from registry.errors import InvalidParameter, MalformedBody, UnsupportedMediaType
+from registry.errors import InvalidParameter, MalformedBody, NestedTooDeep, UnsupportedMediaType
 from registry.search.text import MAX_QUERY_CHARS
 from registry.services import Page
 
@@ -18,6 +19,12 @@ from registry.services import Page
 class _StrictParser(FlaskParser):
     # webargs ignores unknown query parameters by default; the registry refuses them.
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, ma.RAISE)
+
+    def _raw_load_json(self, req):
+        # The same decoding as record bodies: orjson, and the depth limit.
+        if not is_json_request(req):
+            return core.missing
+        return decode_json(req.get_data(cache=True))
 
 
 class RegistryBlueprint(Blueprint):
@@ -61,16 +68,42 @@ def if_match_version() -> int | None:
     return 0
 
 
+# No record or administration body nests half as deep; code that walks a body recursively (merge
+# patches, validation errors) stays far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def decode_json(raw: bytes):
+    """A request body as JSON: 400 when it is not JSON, 413 when it nests deeper than MAX_JSON_DEPTH."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise _too_deep() from None
+        raise MalformedBody(f"The body is not valid JSON: {exc}.") from None
+    # Depth first with an explicit stack: no recursion, whatever the body.
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
+def _too_deep() -> NestedTooDeep:
+    return NestedTooDeep(f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; no body "
+                         "the registry takes needs that many.")
+
+
 def request_json():
-    """The request body as JSON: 415 for another media type, 400 for malformed JSON."""
+    """The request body as JSON: 415 for another media type, 400 for malformed JSON, 413 for too deep."""
     mimetype = request.mimetype
     if mimetype not in ("application/json", "application/merge-patch+json"):
         raise UnsupportedMediaType("Send the body as application/json (or application/merge-patch+json "
                                    f"for PATCH), not {mimetype or 'without a Content-Type'}.")
-    try:
-        return orjson.loads(request.get_data(cache=True))
-    except orjson.JSONDecodeError as exc:
-        raise MalformedBody(f"The body is not valid JSON: {exc}.") from None
+    return decode_json(request.get_data(cache=True))
 
 
 # Control characters (NUL included, which PostgreSQL cannot store) are refused in every text a request
