@@ -15,7 +15,7 @@ from registry import models
 from registry.auth.stored_secrets import StoredSecrets
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound
-from registry.federation.outbound import Outbound, RefusedURL
+from registry.federation.outbound import Outbound, OutboundError, RefusedURL
 from registry.federation.trust import NAME
 from registry.services import Context
 
@@ -47,6 +47,9 @@ def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: s
         Outbound.for_settings(ctx.settings).check_url(url)
     except RefusedURL as exc:
         raise InvalidParameter("url", str(exc)) from None
+    except OutboundError as exc:  # the host name does not resolve: a typo, or the resolver is down
+        raise InvalidParameter("url", f"{exc}; check the host name (or add the peer again when name "
+                                      "resolution works)") from None
     if not client_id or not client_secret:
         raise InvalidParameter("client_id", "give the client id and secret the peer issued to this node")
     with ctx.db.write() as session:
