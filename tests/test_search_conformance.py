@@ -235,6 +235,35 @@ def test_the_index_follows_writes_deletes_and_the_records_it_draws_on(search_app
     assert search(callers["restricted"], q=marker)["total"] == 0
 
 
+def test_typo_corrections_say_nothing_of_words_above_the_callers_tier(search_app, callers):
+    """A word that exists only in restricted text (a contact person's name) is, to an anonymous caller, a
+    word like any unknown one: it is corrected to the public words near it exactly as a word found
+    nowhere is, so comparing the two tells nothing."""
+    ctx = search_app.extensions["registry"]
+    stem = f"qorv{uuid.uuid4().hex[:4]}"
+    authority_id = f"{ctx.settings.namespace}:is-{stem}"
+    authority = {"names": {"en": f"{stem}eta Office"}, "kind": "central_authority", "country": "IS",
+                 "competences": ["corruption"], "request_types": ["mla"], "languages": ["en"], "status": "active",
+                 "channels": []}
+    point = {"authority_id": authority_id, "kind": "person", "position": {"en": "Duty prosecutor"},
+             "person": {"name": f"Anna {stem}etb"}, "roles": [{"network": "globe", "role": "contact_point"}],
+             "languages": ["en"], "hours": {"time_zone": "Atlantic/Reykjavik", "always": True},
+             "valid_from": "2020-01-01"}
+    with ctx.db.write() as session:
+        for record_type, record_id, body in (("authority", authority_id, authority),
+                                             ("contact_point", f"{authority_id}-anna", point)):
+            write_record(session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
+                         origin=ctx.settings.node_id, record_type=record_type, record_id=record_id,
+                         owner_network="globe", body=body, actor="test")
+    ctx.search.catch_up()
+    restricted_only, nowhere = f"{stem}etb", f"{stem}etc"
+    assert f"{authority_id}-anna" in ids(search(callers["restricted"], q=restricted_only))
+    for tier in ("anonymous", "partner"):
+        found = ids(search(callers[tier], q=restricted_only))
+        assert found == ids(search(callers[tier], q=nowhere)), tier
+        assert authority_id in found, tier
+
+
 def test_rebuilding_gives_the_same_answers(search_app, callers):
     before = search(callers["restricted"], q="international cooperation", page_size=50)
     status = search_app.extensions["registry"].search.status()

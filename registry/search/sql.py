@@ -12,9 +12,10 @@ never behind the records. Both engines share the portable tables (`search_docume
   C partner, D restricted), built with the `registry_folded` configuration (simple + unaccent); a
   caller's words are restricted to their tier's weights (`'word':ABC`) and ranked by ts_rank.
 
-Typo tolerance: a word that is not in the index gets the indexed words within its allowed edit
+Typo tolerance: a word the caller's tier cannot find gets the indexed words within its allowed edit
 distance (`text.allowed_edits`) and with the same first letter as alternatives, found in FTS5's
-vocabulary (fts5vocab) or PostgreSQL's `search_terms` table through a pg_trgm index.
+vocabulary (fts5vocab) or PostgreSQL's `search_terms` table through a pg_trgm index, and kept only
+when the caller's tier can find them (both vocabularies span every tier).
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from registry.visibility import Tier
 D = models.SearchDocumentRow.__table__
 F = models.SearchFacet.__table__
 TEXT_COLUMNS = ("text_public", "text_partner", "text_restricted")
-# Most typo corrections tried per word, closest first.
+# Most typo corrections tried per word, closest first, out of at most this many candidates checked.
 MAX_CORRECTIONS = 8
+MAX_CANDIDATES_CHECKED = 32
 REBUILD_BATCH = 1000
 
 
@@ -162,8 +164,8 @@ class _SqlSearch:
         the counts, unranked (ranking every match costs more than matching it): per type and country,
         with the facet values of each group concatenated and counted here."""
         with self.db.read() as session:
-            required = [self._alternatives(session, w) for w in request.query.required]
-            optional = [self._alternatives(session, w) for w in request.query.optional]
+            required = [self._alternatives(session, w, request.tier) for w in request.query.required]
+            optional = [self._alternatives(session, w, request.tier) for w in request.query.optional]
             ranked = self._matches(request, required, optional, ranked=True).subquery("ranked")
             page = session.execute(
                 select(ranked.c.key, ranked.c.id, ranked.c.type, ranked.c.score)
@@ -181,9 +183,12 @@ class _SqlSearch:
         total = sum(n for _, _, n, _ in groups)
         return SearchPage(hits, total, _facet_counts(groups) if request.with_facets else {})
 
-    def _alternatives(self, session: Session, word: Word) -> list[str]:
-        """The word's forms, or, when none is an indexed word, the indexed words it may be a typo of."""
-        if word.edits == 0 or self._known(session, list(word.forms)):
+    def _alternatives(self, session: Session, word: Word, tier: Tier) -> list[str]:
+        """The word's forms, or, when none is a word the caller's tier can find, the words of that tier it
+        may be a typo of. Both questions are asked of the tier's part of the index only: a word that
+        exists only in restricted text neither stops nor steers an anonymous caller's correction, so
+        the corrections say nothing of what a tier above the caller's holds."""
+        if word.edits == 0 or self._known(session, list(word.forms), tier):
             return list(word.forms)
         corrections: dict[str, int] = {}
         for form in word.forms:
@@ -191,7 +196,13 @@ class _SqlSearch:
                 distance = Levenshtein.distance(form, candidate, score_cutoff=word.edits)
                 if distance <= word.edits and candidate[:1] == form[:1]:
                     corrections[candidate] = min(distance, corrections.get(candidate, distance))
-        closest = sorted(corrections, key=lambda c: (corrections[c], c))[:MAX_CORRECTIONS]
+        # The vocabulary spans every tier: keep the candidates the caller's tier can find, closest first.
+        closest = []
+        for candidate in sorted(corrections, key=lambda c: (corrections[c], c))[:MAX_CANDIDATES_CHECKED]:
+            if self._known(session, [candidate], tier):
+                closest.append(candidate)
+                if len(closest) == MAX_CORRECTIONS:
+                    break
         return list(word.forms) + closest
 
     def _matches(self, request: SearchRequest, required, optional, *, ranked: bool):
@@ -274,10 +285,12 @@ class SqliteSearch(_SqlSearch):
             out.append(f"zzc{document.country.lower()}")
         return out
 
-    def _known(self, session, forms: list[str]) -> bool:
-        # A match on the index itself is a lookup; fts5vocab answers `term = ?` by a scan.
-        return session.scalar(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :forms LIMIT 1"),
-                              {"forms": " OR ".join(map(_fts5_string, forms))}) is not None
+    def _known(self, session, forms: list[str], tier: Tier) -> bool:
+        # A match on the index itself is a lookup (fts5vocab answers `term = ?` by a scan), in the tier's
+        # columns of the documents the tier sees.
+        match = self._expression([forms], tier, all_words=False) + f' AND filters : "zzv{int(tier)}"'
+        return session.scalar(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :match LIMIT 1"),
+                              {"match": match}) is not None
 
     def _candidates(self, session, form: str) -> list[str]:
         # fts5vocab answers a range on `term` without scanning the whole vocabulary.
@@ -338,9 +351,12 @@ class PostgresSearch(_SqlSearch):
         with self.db.read() as session:
             return extension_schema(session.connection(), "pg_trgm")
 
-    def _known(self, session, forms: list[str]) -> bool:
-        return session.scalar(text("SELECT 1 FROM search_terms WHERE term = ANY(:forms) LIMIT 1"),
-                              {"forms": forms}) is not None
+    def _known(self, session, forms: list[str], tier: Tier) -> bool:
+        # search_terms spans every tier: ask the tier's weights of the documents the tier sees.
+        return session.scalar(text(
+            "SELECT 1 FROM search_documents WHERE min_tier <= :tier "
+            "AND search_vector @@ to_tsquery('registry_folded', :query) LIMIT 1"),
+            {"tier": int(tier), "query": self._tsquery([forms], tier, all_words=False)}) is not None
 
     def _candidates(self, session, form: str) -> list[str]:
         return list(session.scalars(text(
