@@ -74,18 +74,26 @@ def test_filters_by_country_network_and_type(client):
     assert client.get("/api/v1/feeds/changes", query_string={"country": "Atlantis"}).status_code == 422
 
 
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def test_cursors_of_another_node_or_garbage(app, client):
     page = client.get("/api/v1/feeds/changes", query_string={"limit": 1}).get_json()
     cursor = page["next_cursor"]
-    decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    elsewhere = base64.urlsafe_b64encode(("other-node" + decoded[decoded.index("."):]).encode()).decode().rstrip("=")
-    gone = client.get("/api/v1/feeds/changes", query_string={"after": elsewhere})
+    decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    node, epoch, sealed = decoded.split(b".", 2)
+    gone = client.get("/api/v1/feeds/changes", query_string={"after": b64(b"other-node." + epoch + b"." + sealed)})
     assert gone.status_code == 410 and gone.mimetype == "application/problem+json"
     assert "directory.ndjson" in gone.get_json()["detail"]
     assert client.get("/api/v1/feeds/changes", query_string={"after": "not a cursor!"}).status_code == 422
-    node, epoch, _ = decoded.split(".")
-    future = base64.urlsafe_b64encode(f"{node}.{epoch}.999999999".encode()).decode().rstrip("=")
-    assert client.get("/api/v1/feeds/changes", query_string={"after": future}).status_code == 422
+    # The arrival number is sealed: a number written in by hand, or a sealed one altered, is no cursor.
+    forged = b64(node + b"." + epoch + b"." + (999999999).to_bytes(8, "big"))
+    assert client.get("/api/v1/feeds/changes", query_string={"after": forged}).status_code == 422
+    altered = b64(node + b"." + epoch + b"." + sealed[:-1] + bytes([sealed[-1] ^ 1]))
+    assert client.get("/api/v1/feeds/changes", query_string={"after": altered}).status_code == 422
+    # The same position always gives the same cursor.
+    assert client.get("/api/v1/feeds/changes", query_string={"limit": 1}).get_json()["next_cursor"] == cursor
 
 
 def test_tombstones_reach_those_who_saw_the_record(fresh_ctx):
@@ -126,3 +134,52 @@ def test_the_directory_streams_every_live_record_with_a_cursor_and_an_etag(ctx, 
     partner = client.get("/api/v1/feeds/directory.ndjson")
     assert partner.headers["ETag"] != etag, "each tier has its own representation"
     assert all("envelope" not in orjson.loads(line) for line in partner.get_data().splitlines()[:-1])
+
+
+def test_pages_and_cursors_count_only_what_the_caller_may_see(fresh_ctx):
+    """Visibility is applied before a page is cut and a cursor moves only over visible arrivals: neither
+    empty pages nor cursors (sealed, and the same for the same position) count hidden arrivals."""
+    from tests.test_publishing import NOTE
+
+    app = create_app(fresh_ctx.settings)
+
+    def write(record_type, record_id, body):
+        with fresh_ctx.db.write() as session:
+            write_record(session, fresh_ctx.taxonomy, signing_keys=fresh_ctx.record_keys.signing_keys(),
+                         origin="local", record_type=record_type, record_id=record_id, owner_network="casc",
+                         body=body, actor="test")
+
+    note = {k: v for k, v in NOTE.items() if k != "owner_network"} | {"scope": {"country": "KG"},
+                                                                       "visibility": "restricted"}
+    write("authority", "local:kg-1", AUTHORITY)
+    for n in range(5):
+        write("emergency_note", f"local:note-{n}", note | {"title": {"en": f"Restricted {n}"}})
+    write("authority", "local:kg-2", AUTHORITY | {"names": {"en": "Second office"}})
+    anonymous = app.test_client()
+    first = anonymous.get("/api/v1/feeds/changes", query_string={"limit": 1}).get_json()
+    assert [i["id"] for i in first["items"]] == ["local:kg-1"] and first["has_more"]
+    second = anonymous.get("/api/v1/feeds/changes", query_string={"limit": 1, "after": first["next_cursor"]}).get_json()
+    assert [i["id"] for i in second["items"]] == ["local:kg-2"] and not second["has_more"]
+    assert second["next_cursor"] == second["items"][0]["cursor"]
+    assert all("seq" not in item and "envelope" not in item for item in first["items"] + second["items"])
+    for n in range(5, 8):
+        write("emergency_note", f"local:note-{n}", note | {"title": {"en": f"Restricted {n}"}})
+    polled = anonymous.get("/api/v1/feeds/changes", query_string={"after": second["next_cursor"]}).get_json()
+    assert polled == {"items": [], "next_cursor": second["next_cursor"], "has_more": False}
+    restricted = client_with(app, issue_token(app, "directory:restricted"))
+    seen = restricted.get("/api/v1/feeds/changes", query_string={"after": first["next_cursor"]}).get_json()
+    assert len(seen["items"]) == 9 and all("seq" in item for item in seen["items"])
+    for item in seen["items"]:
+        ITEM.validate(item)
+
+
+def test_the_directory_etag_differs_between_publishers_of_different_networks(fresh_ctx):
+    from tests.test_limits import add_network
+
+    app = create_app(fresh_ctx.settings)
+    for code in ("casc", "ejn"):
+        add_network(app, code)
+    casc = client_with(app, issue_token(app, "publish:casc")).get("/api/v1/feeds/directory.ndjson")
+    ejn = client_with(app, issue_token(app, "publish:ejn"))
+    assert casc.headers["ETag"] != ejn.get("/api/v1/feeds/directory.ndjson").headers["ETag"]
+    assert ejn.get("/api/v1/feeds/directory.ndjson", headers={"If-None-Match": casc.headers["ETag"]}).status_code == 200

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 class StoredSecrets:
@@ -20,6 +22,16 @@ class StoredSecrets:
 
     def decrypt(self, token: str) -> str:
         return self._fernet().decrypt(token.encode()).decode()
+
+    def derived_key(self, purpose: str, length: int = 32) -> bytes:
+        """A key for one purpose (sealing feed cursors...), derived from the instance key with HKDF: one
+        secret to back up, and no purpose's key tells anything of another's."""
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
+            self._key())
+
+    def _key(self) -> bytes:
+        self._fernet()
+        return self.path.read_bytes().strip()
 
     def _fernet(self) -> Fernet:
         if not self.path.exists():

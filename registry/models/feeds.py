@@ -30,6 +30,9 @@ class Arrival(Base):
     # belongs to (owner, memberships, roles) between spaces (" casc globe ").
     country: Mapped[str | None] = mapped_column(String(2))
     networks: Mapped[str] = mapped_column(Text)
+    # The tier needed to see the record (registry.visibility.record_tier), fixed at arrival; a deletion
+    # keeps the tier of the record's last live version. Feeds filter on it before a page is cut.
+    tier: Mapped[int] = mapped_column(Integer)
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The origin's envelope of this version, byte for byte (none for a removed copy).
     envelope: Mapped[str | None] = mapped_column(Text)

@@ -3,8 +3,9 @@
 `record_arrival` is called by the single write path (`records._store_version`, for local writes
 and applied copies alike) and when a copy is dropped; partner feeds and webhook notifications read
 the log by number. Each arrival carries the filters partners ask for (country, networks), computed
-now: a tombstone keeps those of the record's last live version, so a partner following one country
-learns of its deletions too.
+now, with the tier needed to see it: a tombstone keeps those of the record's last live version, so a
+partner following one country learns of its deletions too, and only those who could see the record
+learn that it is gone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.db import utcnow
+from registry.visibility import Tier, record_tier
 
 # Where a transaction keeps the counter it locked (see records.forget_loaded).
 ARRIVAL_COUNTER = "registry_arrival_counter"
@@ -31,13 +33,16 @@ def record_arrival(session: Session, record_type: str, row, *, removed: bool = F
                                    .order_by(models.Arrival.number.desc()).limit(1)).first()
         country = previous.country if previous else None
         networks = set(previous.networks.split()) if previous else set()
+        # Without an earlier arrival nothing says who could see the record: only the top tier.
+        tier = previous.tier if previous else int(Tier.RESTRICTED)
     else:
         country, networks = feed_filters(session, record_type, row)
+        tier = int(record_tier(record_type, row.body))
     networks.add(row.owner_network)
     session.add(models.Arrival(
         number=counter.last, origin=row.origin, seq=row.seq, record_id=row.id, type=record_type,
         version=row.version, deleted=row.deleted or removed, removed=removed, owner_network=row.owner_network,
-        country=country, networks=f" {' '.join(sorted(networks))} ", arrived_at=utcnow(),
+        country=country, networks=f" {' '.join(sorted(networks))} ", tier=tier, arrived_at=utcnow(),
         envelope=None if removed else row.envelope))
     return counter.last
 

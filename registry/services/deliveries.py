@@ -43,7 +43,6 @@ EVENT_TYPE = "directory.changed"
 RESPONSE_MAX_BYTES = 64 * 1024
 # Changes counted in one notification; a longer backlog takes one notification per round.
 NOTIFY_MAX = 1000
-SCAN_BATCH = 500
 MAX_FAILURES = 10
 # Retries wait up to 5 minutes after the first failure, doubling to at most 6 hours: ten failures in
 # a row take about half a day to a day before the subscription is disabled.
@@ -154,19 +153,12 @@ def _notification(ctx: Context, claim: _Claim, now: datetime) -> _Notification |
     arrival = models.Arrival
     with ctx.db.read() as session:
         last, epoch = position(session)
-        count, reached, scanned = 0, claim.cursor, claim.cursor
-        while count < NOTIFY_MAX:
-            batch = session.scalars(_matching(claim.filters).where(arrival.number > scanned, arrival.number <= last)
-                                    .order_by(arrival.number).limit(SCAN_BATCH)).all()
-            for found in batch:
-                scanned = found.number
-                # The feed's own rule, so the count is what the changes URL will show this client.
-                if feeds.visible_item(ctx, session, claim.owner, found, epoch) is not None:
-                    count, reached = count + 1, found.number
-                    if count == NOTIFY_MAX:
-                        break
-            if len(batch) < SCAN_BATCH:
-                break
+        # The feed's own rule, so the count is what the changes URL will show this client.
+        numbers = session.scalars(
+            _matching(claim.filters).with_only_columns(arrival.number)
+            .where(arrival.number > claim.cursor, arrival.number <= last, feeds.visible_to(claim.owner))
+            .order_by(arrival.number).limit(NOTIFY_MAX)).all()
+    count, reached = len(numbers), (numbers[-1] if numbers else claim.cursor)
     if count == 0:
         _update(ctx, claim, cursor=last, next_attempt_at=None)
         return None
@@ -180,7 +172,7 @@ def _notification(ctx: Context, claim: _Claim, now: datetime) -> _Notification |
 
 def _payload(ctx: Context, claim: _Claim, epoch: str, reached: int, count: int, now: datetime) -> bytes:
     """The notification: no record content, only where to read the changes (the filters as the feed takes them)."""
-    after, upto = (feeds.encode_cursor(ctx.settings.node_id, epoch, number) for number in (claim.cursor, reached))
+    after, upto = (feeds.encode_cursor(ctx, epoch, number) for number in (claim.cursor, reached))
     wanted = claim.filters
     query = [("after", after), *(("network", n) for n in wanted["networks"]),
              *(("country", c) for c in wanted["countries"]), *(("type", t) for t in wanted["types"])]

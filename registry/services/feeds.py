@@ -1,9 +1,12 @@
 """Feeds for partner systems (issue 6): every change this node holds, in arrival order, and the
 whole directory at one cursor, each at the caller's visibility tier.
 
-A cursor is opaque to partners: the node id, the arrival log's epoch and an arrival number, in
-base64url. A cursor of another node, or of this node's database before it was rebuilt, is a 410
-that says to bootstrap again from the directory feed.
+A cursor is opaque to partners: the node id, the arrival log's epoch and an arrival number sealed
+with a key of this node (AES-SIV: the same position always gives the same cursor, and nobody else can
+read or forge one), in base64url. Visibility is applied before the page is cut, and a cursor moves
+only over what the caller may see: neither the cursors nor the pages tell how many arrivals above
+the caller's tier came in between. A cursor of another node, or of this node's database before it
+was rebuilt, is a 410 that says to bootstrap again from the directory feed.
 
 The envelope rule: an item carries the origin's signed envelope only when the caller may see the
 whole record (the restricted tier, or a publisher of its network), since the envelope holds every
@@ -15,15 +18,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from sqlalchemy import or_, select
 
 from registry import models
+from registry.auth.stored_secrets import StoredSecrets
 from registry.db import iso
 from registry.errors import CursorGone, InvalidParameter
 from registry.federation.envelope import claims_unverified
@@ -31,7 +38,7 @@ from registry.permissions import Caller
 from registry.services import Context, filters
 from registry.services.record_types import RECORD_TYPES
 from registry.services.records import represent
-from registry.visibility import Tier, can_see
+from registry.visibility import Tier
 
 MAX_LIMIT = 1000
 DIRECTORY_BATCH = 1000
@@ -66,27 +73,57 @@ def resolve_filters(ctx: Context, networks: list[str] | None, countries: list[st
         types=tuple(sorted({filters.choice(t, list(RECORD_TYPES), "type", "record type") for t in types or []})))
 
 
-def encode_cursor(node_id: str, epoch: str, number: int) -> str:
-    return base64.urlsafe_b64encode(f"{node_id}.{epoch}.{number}".encode()).rstrip(b"=").decode()
+def _cursor_cipher(ctx: Context) -> AESSIV:
+    cipher = _CURSOR_CIPHERS.get(ctx.settings.instance_path)
+    if cipher is None:
+        key = StoredSecrets(ctx.settings.instance_path).derived_key("feed-cursors", length=64)
+        cipher = _CURSOR_CIPHERS[ctx.settings.instance_path] = AESSIV(key)
+    return cipher
+
+
+_CURSOR_CIPHERS: dict[str, AESSIV] = {}
+
+
+def encode_cursor(ctx: Context, epoch: str, number: int) -> str:
+    head = f"{ctx.settings.node_id}.{epoch}."
+    sealed = _cursor_cipher(ctx).encrypt(number.to_bytes(8, "big"), [head.encode()])
+    return base64.urlsafe_b64encode(head.encode() + sealed).rstrip(b"=").decode()
 
 
 def decode_cursor(ctx: Context, cursor: str, epoch: str) -> int:
     """The arrival number of a cursor this node issued; CursorGone for another node's or epoch's."""
+    invalid = InvalidParameter("after", "a cursor this feed returned (next_cursor)")
     try:
-        node_id, cursor_epoch, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(".")
-        number = int(number)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        node_id, cursor_epoch, sealed = raw.split(b".", 2)
+        node_id, cursor_epoch = node_id.decode(), cursor_epoch.decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidParameter("after", "a cursor this feed returned (next_cursor)") from None
+        raise invalid from None
     if node_id != ctx.settings.node_id or cursor_epoch != epoch:
         issuer = "another node" if node_id != ctx.settings.node_id else "an earlier database of this node"
         raise CursorGone(f"this cursor was issued by {issuer}; bootstrap again from /api/v1/feeds/directory.ndjson "
                          "and follow the changes from the cursor it ends with.",
                          bootstrap="/api/v1/feeds/directory.ndjson")
-    return number
+    try:
+        opened = _cursor_cipher(ctx).decrypt(sealed, [f"{node_id}.{cursor_epoch}.".encode()])
+    except InvalidTag:
+        raise invalid from None
+    return int.from_bytes(opened, "big")
+
+
+def visible_to(caller: Caller):
+    """The arrivals `caller` may see, as a clause: those of a tier up to the caller's, and every one of the
+    networks it publishes for (a deletion has the tier of the record's last live version)."""
+    arrival = models.Arrival
+    clause = arrival.tier <= int(caller.tier)
+    if caller.published_networks:
+        clause = or_(clause, arrival.owner_network.in_(sorted(caller.published_networks)))
+    return clause
 
 
 def changes(ctx: Context, caller: Caller, after: str | None, limit: int, wanted: FeedFilters) -> dict:
-    """Up to `limit` arrivals after the cursor that pass the filters, oldest first."""
+    """Up to `limit` arrivals after the cursor that pass the filters and that the caller may see, oldest
+    first. The next cursor is the last item's, or the one given when there is none."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"between 1 and {MAX_LIMIT}")
     arrival = models.Arrival
@@ -95,20 +132,24 @@ def changes(ctx: Context, caller: Caller, after: str | None, limit: int, wanted:
         start = 0 if after is None else decode_cursor(ctx, after, epoch)
         if start > last:
             raise InvalidParameter("after", "a cursor this feed returned (it points past the end of the log)")
-        query = wanted.apply(select(arrival).where(arrival.number > start).order_by(arrival.number).limit(limit + 1))
+        query = wanted.apply(select(arrival).where(arrival.number > start, visible_to(caller))
+                             .order_by(arrival.number).limit(limit + 1))
         found = session.scalars(query).all()
         more = len(found) > limit
         found = found[:limit]
-        items = [item for item in (visible_item(ctx, session, caller, a, epoch) for a in found) if item is not None]
-    # Without more matches, the partner has seen everything up to the end of the log.
-    reached = found[-1].number if more else last
-    return {"items": items, "next_cursor": encode_cursor(ctx.settings.node_id, epoch, reached), "has_more": more}
+        items = [item for item in (visible_item(ctx, caller, a, epoch) for a in found) if item is not None]
+    reached = found[-1].number if found else start
+    return {"items": items, "next_cursor": encode_cursor(ctx, epoch, reached), "has_more": more}
 
 
 def directory_etag(ctx: Context, caller: Caller) -> str:
+    """Changes with every arrival and differs between every two views of the directory (each tier, and
+    each set of networks a publisher sees in full), so a 304 never crosses from one view to another."""
     with ctx.db.read() as session:
         last, epoch = _position(session)
-    return f'"{ctx.settings.node_id}-{epoch}-{last}-{caller.tier.name.lower()}-{len(caller.published_networks)}"'
+    view = hashlib.blake2b(" ".join([caller.tier.name, *sorted(caller.published_networks)]).encode(),
+                           digest_size=6).hexdigest()
+    return f'"{ctx.settings.node_id}-{epoch}-{last}-{view}"'
 
 
 def directory(ctx: Context, caller: Caller) -> Iterator[bytes]:
@@ -129,7 +170,7 @@ def directory(ctx: Context, caller: Caller) -> Iterator[bytes]:
                     count += 1
                     yield orjson.dumps(line) + b"\n"
                 session.expunge(row)
-        yield orjson.dumps({"cursor": encode_cursor(ctx.settings.node_id, epoch, last), "count": count}) + b"\n"
+        yield orjson.dumps({"cursor": encode_cursor(ctx, epoch, last), "count": count}) + b"\n"
 
 
 def _position(session) -> tuple[int, str]:
@@ -137,19 +178,13 @@ def _position(session) -> tuple[int, str]:
     return (counter.last, counter.epoch) if counter else (0, "0")
 
 
-def visible_item(ctx: Context, session, caller: Caller, arrival: models.Arrival, epoch: str) -> dict | None:
-    """One arrival as `caller` may see it; None when the record is above the caller's tier (a
-    deletion is shown to those who could see the record when it was live, and only to them)."""
-    head = {"cursor": encode_cursor(ctx.settings.node_id, epoch, arrival.number), "arrived_at": iso(arrival.arrived_at),
-            "origin": arrival.origin, "seq": arrival.seq, "id": arrival.record_id, "type": arrival.type,
+def visible_item(ctx: Context, caller: Caller, arrival: models.Arrival, epoch: str) -> dict | None:
+    """One arrival that `visible_to(caller)` lets through, as the caller may see it. The origin's seq
+    comes with the envelope only: between the versions a caller below the restricted tier sees, the
+    origin's seq would count those it may not see."""
+    head = {"cursor": encode_cursor(ctx, epoch, arrival.number), "arrived_at": iso(arrival.arrived_at),
+            "origin": arrival.origin, "id": arrival.record_id, "type": arrival.type,
             "version": arrival.version, "deleted": arrival.deleted, "removed": arrival.removed}
-    if arrival.deleted:
-        live = session.scalar(select(models.Arrival.envelope).where(
-            models.Arrival.record_id == arrival.record_id, models.Arrival.number < arrival.number,
-            models.Arrival.deleted.is_(False)).order_by(models.Arrival.number.desc()).limit(1))
-        last_body = claims_unverified(live)["body"] if live else {}
-        if not can_see(arrival.type, last_body, caller.tier_for(arrival.owner_network)):
-            return None
     if arrival.envelope is None:
         return head | {"record": None}
     claims = claims_unverified(arrival.envelope)
@@ -157,7 +192,11 @@ def visible_item(ctx: Context, session, caller: Caller, arrival: models.Arrival,
                           version=arrival.version, updated_at=datetime.fromisoformat(claims["updated_at"]),
                           deleted=arrival.deleted, body=claims["body"])
     line = _line(caller, arrival.type, row, arrival.envelope)
-    return None if line is None else head | line
+    if line is None:  # the tier column and the body disagree (a policy changed since): show nothing
+        return None
+    if "envelope" in line:
+        head["seq"] = arrival.seq
+    return head | line
 
 
 def _line(caller: Caller, record_type: str, row, signed: str | None) -> dict | None:

@@ -142,7 +142,7 @@ def deliveries(ctx: Context, caller: Caller, subscription_id: str, limit: int) -
         found = session.scalars(select(models.Delivery).where(models.Delivery.subscription_id == row.id)
                                 .order_by(models.Delivery.id.desc()).limit(limit))
         return [{"id": d.id, "message_id": d.message_id, "attempt": d.attempt, "at": iso(d.at),
-                 "cursor": encode_cursor(ctx.settings.node_id, epoch, d.cursor), "status": d.status,
+                 "cursor": encode_cursor(ctx, epoch, d.cursor), "status": d.status,
                  "error": d.error, "duration_ms": d.duration_ms} for d in found]
 
 
@@ -150,7 +150,7 @@ def present(ctx: Context, row: models.Subscription, epoch: str) -> dict:
     """The subscription as its owner (or an admin) sees it: never a secret."""
     overlap = row.previous_secret_until if row.previous_secret else None
     return {"id": row.id, "client_id": row.client_id, "url": row.url, "filters": row.filters, "active": row.active,
-            "disabled_reason": row.disabled_reason, "cursor": encode_cursor(ctx.settings.node_id, epoch, row.cursor),
+            "disabled_reason": row.disabled_reason, "cursor": encode_cursor(ctx, epoch, row.cursor),
             "failures": row.failures, "next_attempt_at": row.next_attempt_at and iso(row.next_attempt_at),
             "previous_secret_until": iso(overlap) if overlap and overlap > utcnow() else None,
             "created_at": iso(row.created_at), "version": row.version}
