@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from registry.config import Settings
-from registry.forwarded import TrustedProxies, parse_networks
+from registry.wsgi import BodyLimit, TrustedProxies, parse_networks
 from registry.services import Context
 
 
@@ -25,5 +25,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     init_authorization_server(app, ctx)
     init_api(app)
-    app.wsgi_app = TrustedProxies(app.wsgi_app, parse_networks(settings.trusted_proxies))
+    app.wsgi_app = BodyLimit(TrustedProxies(app.wsgi_app, parse_networks(settings.trusted_proxies)),
+                             settings.max_body_bytes)
     return app

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from limits import parse_many
 
-from registry.forwarded import parse_networks
+from registry.wsgi import parse_networks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
+import re
+
+import orjson
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
+
+_STATUS_LINE = re.compile(rb"HTTP/1\.1 (\d{3}) ([^\r\n]*)\r\n")
+
+
+class _ProblemSocket:
+    """The client socket as gunicorn's error page writer sees it: the HTML page it writes for a request it
+    could not parse (a request line or headers over its limits, a malformed request) goes out as an
+    RFC 9457 problem instead, with the same status. Everything else is the socket's own."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes):
+        status = _STATUS_LINE.match(data)
+        if status is None:
+            return self._sock.sendall(data)
+        code, reason = int(status.group(1)), status.group(2).decode("latin1")
+        detail = ("The request line or its headers are longer than this server reads, or malformed: send a "
+                  "shorter URL (filters in the query, not the path) and fewer or shorter headers."
+                  if code < 500 else "The server failed to answer; the error has been logged.")
+        body = orjson.dumps({"type": "about:blank", "title": reason, "status": code, "detail": detail})
+        head = (f"HTTP/1.1 {code} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode("latin1")
+        return self._sock.sendall(head + body)
+
+
+class ProblemSyncWorker(SyncWorker):
+    """gunicorn's sync worker, answering the requests it refuses itself with problem+json like the registry."""
+
+    def handle_error(self, req, client, addr, exc):
+        super().handle_error(req, _ProblemSocket(client), addr, exc)
 
 
 class _Server(BaseApplication):
@@ -24,7 +62,7 @@ def serve(host: str, port: int, workers: int, timeout: int) -> None:
     _Server({
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": "registry.server.ProblemSyncWorker",
         "accesslog": "-",
         # gunicorn 25+ opens a control socket under $HOME by default; the registry needs none.
         "control_socket_disable": True,

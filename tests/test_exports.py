@@ -405,11 +405,11 @@ def write(ctx, record_type: str, record_id: str, body: dict | None) -> None:
 def written(fresh_ctx):
     """A node holding an authority whose name is a formula and a contact point of it (then deleted)."""
     write(fresh_ctx, "authority", "local:formula", AUTHORITY | {
-        "names": {"en": FORMULA, "ru": "Прокуратура,\nвторая строка\\"},
+        "names": {"en": FORMULA, "ru": "Прокуратура, вторая; строка\\"},
         "acronym": "@SUM(A1)",
-        "address": {"street": "-2+3 Main Street; Block B", "locality": "\tBishkek"},
+        "address": {"street": "-2+3 Main Street; Block B", "locality": " \uff1dBishkek"},
         "channels": [{"kind": "phone", "value": "+996 555 0199", "visibility": "public"},
-                     {"kind": "email", "value": "desk@example.org", "note": "\rcall first", "visibility": "public"}],
+                     {"kind": "email", "value": "desk@example.org", "note": "=call first", "visibility": "public"}],
     })
     write(fresh_ctx, "contact_point", "local:formula-desk", {
         "authority_id": "local:formula", "kind": "function", "position": {"en": "+1 desk, night; shift"},
@@ -425,9 +425,9 @@ def test_csv_neutralizes_formulas_from_the_write_path(written):
     assert row["name"] == "'" + FORMULA
     assert row["acronym"] == "'@SUM(A1)"
     assert row["street"] == "'-2+3 Main Street; Block B"
-    assert row["locality"] == "'\tBishkek"
+    assert row["locality"] == "' \uff1dBishkek"
     assert row["phone"] == "'+996 555 0199"
-    assert row["channel_notes"] == "desk@example.org: \rcall first", "only a cell's first character matters"
+    assert row["channel_notes"] == "desk@example.org: =call first", "only a cell's first character matters"
     assert row["names"].startswith("en: =HYPERLINK"), "not at the start of the cell: left as written"
     [cp] = rows(client.get("/api/v1/contact-points.csv?authority=local:formula"))
     assert cp["position"] == "'+1 desk, night; shift" and cp["authority_name"] == "'" + FORMULA
@@ -437,7 +437,7 @@ def test_vcard_text_survives_escaping(written):
     _, client = written
     org, desk = cards(client.get("/api/v1/authorities/local:formula.vcf"))
     assert org.fn.value == FORMULA
-    assert "Прокуратура,\nвторая строка\\" in values(org, "fn")
+    assert "Прокуратура, вторая; строка\\" in values(org, "fn")
     assert org.adr.value.street == "-2+3 Main Street; Block B"
     assert desk.fn.value == "+1 desk, night; shift"
     assert values(desk, "org") == [[FORMULA, "+1 desk, night; shift"]]
@@ -453,3 +453,19 @@ def test_a_deleted_record_is_gone_in_every_representation(written, fresh_ctx):
         assert problem(client.get(url, headers=headers), 410)["deleted_by"] == "test"
     assert problem(app.test_client().get("/api/v1/contact-points/local:formula-desk.vcf"), 404)
     assert len(cards(client.get("/api/v1/authorities/local:formula.vcf"))) == 1, "no card for a deleted one"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+996 555 0100", "-2", "@SUM(A1)", "\t=1", "\r=1", "\n=1+1", " =1+1",
+                                  "\u3000=1", "\u00a0@x", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)",
+                                  "\ufe661+1", "\r\n@SUM(A1:A9)", "\ttext"])
+def test_csv_cells_that_a_spreadsheet_could_read_as_formulas_are_neutralized(text):
+    from registry.exports.tabular import cell
+
+    assert cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Prosecutor's Office", "a=b", "1+1", "e-mail", "name@example.org", "", "«=»"])
+def test_csv_cells_that_are_plain_text_are_left_alone(text):
+    from registry.exports.tabular import cell
+
+    assert cell(text) == text

@@ -41,7 +41,10 @@ from registry.visibility import Tier
 
 MEDIA_TYPE = f"{CSV}; charset=utf-8; header=present"
 BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may read as the start of a formula (OWASP CSV injection), also in the full-width and
+# small forms some spreadsheets normalize, and after the blanks they skip.
+FORMULA_CHARACTERS = frozenset("=+-@" "\uff1d\uff0b\uff0d\uff20" "\ufe66\ufe62\ufe63\ufe6b")
+LEADING_BLANKS = " \t\r\n\u00a0\u3000"
 # Rows written before the text is handed to the server.
 BUFFER_CHARS = 64 * 1024
 
@@ -49,8 +52,12 @@ Column = tuple[str, Callable[[dict, dict], object]]
 
 
 def cell(value) -> str:
+    """A cell's text, with a leading ' when a spreadsheet could take it for a formula: it starts with a
+    tab or a line break, or its first character after leading blanks is one that starts a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text[:1] in ("\t", "\r", "\n") or text.lstrip(LEADING_BLANKS)[:1] in FORMULA_CHARACTERS:
+        return "'" + text
+    return text
 
 
 def texts(localized_text: dict[str, str] | None) -> str:

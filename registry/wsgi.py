@@ -1,4 +1,5 @@
-"""The caller's address behind a reverse proxy.
+"""What happens to a request before Flask reads it: the caller's address behind a reverse proxy, and
+the body limit for bodies sent without a length.
 
 `X-Forwarded-For` is a header anyone can send, so it is believed only from the proxies named in
 REGISTRY_TRUSTED_PROXIES: when the connection comes from one of them, the caller is the last
@@ -10,8 +11,11 @@ writes come from REGISTRY_PUBLIC_URL, never from `Host` or `X-Forwarded-Host`.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 from contextlib import suppress
+
+import orjson
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -51,4 +55,34 @@ class TrustedProxies:
                     with suppress(ValueError):
                         environ["REMOTE_ADDR"] = str(ipaddress.ip_address(hop))
                     break
+        return self.app(environ, start_response)
+
+
+class BodyLimit:
+    """WSGI middleware holding a body sent without Content-Length (chunked) to `max_bytes`.
+
+    Werkzeug cuts such a body at the limit without a word, so the application would read a truncated
+    body (a JSON document cut short, a form without its last fields) and answer as if the client had
+    sent that. Here the body is read up to one byte past the limit first: over it, the answer is a 413
+    problem and the application never runs; within it, the application reads it with its length."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def __call__(self, environ, start_response):
+        if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            problem = orjson.dumps({"type": "about:blank", "title": "Request Entity Too Large", "status": 413,
+                                    "detail": f"The body is larger than {self.max_bytes} bytes."})
+            start_response("413 Request Entity Too Large", [("Content-Type", "application/problem+json"),
+                                                             ("Content-Length", str(len(problem))),
+                                                             ("Connection", "close")])
+            return [problem]
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = False
         return self.app(environ, start_response)
