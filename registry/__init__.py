@@ -15,7 +15,8 @@ from registry.services import Context
 def create_app(settings: Settings | None = None) -> Flask:
     """config -> db -> auth -> api."""
     settings = settings or Settings.from_env()
-    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the keys and the embedded database: its owner's only.
+    Path(settings.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(settings.instance_path).resolve()))
     app.json.sort_keys = False
     app.extensions["registry"] = ctx = Context.create(settings)

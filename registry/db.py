@@ -7,8 +7,10 @@ database's write lock (commit order equals sequence order). PostgreSQL locks the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Engine, create_engine, event
@@ -57,10 +59,23 @@ def iso(moment: datetime) -> str:
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds contact persons' data and secret
+    hashes), or take away what others could read of an existing one. SQLite gives its -wal and -shm
+    files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        with suppress(PermissionError):  # not ours to change: the operator's choice stands
+            path.chmod(0o600)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -214,3 +214,22 @@ def test_responses_are_utf8_json(client):
     response = client.get("/api/v1/authorities/local:kg-gpo")
     assert response.content_type == "application/json"
     assert "Генеральная прокуратура" in json.loads(response.data)["names"]["ru"]
+
+
+def test_tiered_answers_are_private_vary_by_authorization_and_are_not_sniffed(app, tokens):
+    from tests.conftest import client_with
+
+    anonymous = app.test_client().get("/api/v1/authorities?country=KG")
+    reader = client_with(app, tokens("directory:read")).get("/api/v1/contact-points?country=KG")
+    for response in (anonymous, reader):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "Authorization" in response.headers["Vary"]
+    assert anonymous.headers["Cache-Control"] == "no-cache"
+    assert reader.headers["Cache-Control"] == "private, no-cache"
+    problem = app.test_client().get("/api/v1/authorities/local:nothing")
+    assert problem.status_code == 404 and problem.headers["X-Content-Type-Options"] == "nosniff"
+    metadata = app.test_client().get("/.well-known/oauth-authorization-server")
+    assert metadata.headers["X-Content-Type-Options"] == "nosniff"
+    # A cached answer carries them too.
+    again = app.test_client().get("/api/v1/authorities?country=KG")
+    assert again.headers["Cache-Control"] == "no-cache" and "Authorization" in again.headers["Vary"]

@@ -195,3 +195,26 @@ def test_reindex_and_an_upgrade_rebuild_the_search_index(node):
         database.executescript("DELETE FROM search_facets; DELETE FROM search_documents; DELETE FROM search_fts;")
     assert f"search index built: {count} documents" in run(node["env"], "db", "upgrade")
     assert "search index built" not in run(node["env"], "db", "upgrade")
+
+
+def test_the_embedded_database_is_readable_by_its_owner_only(tmp_path):
+    import os
+    import stat
+
+    from registry import create_app, migrations
+    from registry.config import Settings
+    from registry.services.seed import seed
+
+    instance = tmp_path / "fresh-instance"
+    app = create_app(Settings.from_env({}, instance_path=str(instance)))
+    ctx = app.extensions["registry"]
+    migrations.upgrade(ctx.settings.database_url)
+    seed(ctx)
+    database = instance / "registry.sqlite3"
+    for path in (database, instance / "registry.sqlite3-wal"):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+    assert stat.S_IMODE(os.stat(instance).st_mode) & 0o077 == 0
+    ctx.db.dispose()
+    database.chmod(0o644)  # a database made by an older release is tightened at the next start
+    create_app(Settings.from_env({}, instance_path=str(instance))).extensions["registry"].db.dispose()
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600

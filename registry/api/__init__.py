@@ -112,12 +112,30 @@ def init_api(app: Flask) -> Api:
     audit.init_audit_trail(app)
     init_cache(app, settings.response_cache_size, settings.response_cache_bytes)
 
+    init_standard_headers(app)
+
     for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, feeds,
                    subscriptions, federation, federation_admin, admin, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)
     api.register_blueprint(federation.well_known)
     return api
+
+
+def init_standard_headers(app: Flask) -> None:
+    """Headers every answer carries. Answers of the API differ by token (tiers, scopes), so shared caches
+    must key them by Authorization and must not keep what a token was given; all of them must be
+    revalidated (the ETag makes that cheap), since the directory changes at any moment."""
+    from flask import request
+
+    @app.after_request
+    def standard_headers(response):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.path.startswith("/api/v1/") and "no-store" not in response.headers.get("Cache-Control", ""):
+            response.vary.add("Authorization")
+            response.headers["Cache-Control"] = "private, no-cache" if "Authorization" in request.headers \
+                else "no-cache"
+        return response
 
 
 def security_scheme() -> dict:
