@@ -22,6 +22,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from registry import contracts, create_app, models
 from registry.auth import clients
+from registry.auth.tokens import STANDING_CLAIM, standing_of
 from registry.auth.keys import KeyStore
 from registry.cli import cli
 from registry.config import ConfigError, Settings
@@ -117,8 +118,11 @@ def forge(app, cid, *, header=None, key=None, **claims) -> str:
     """A token signed with the node's current key (or `key`); None drops a header field or claim."""
     key = key or ctx_of(app).token_keys.signing_keys().keys[0]
     url, now = ctx_of(app).settings.public_url, int(time.time())
+    with ctx_of(app).db.read() as session:
+        client = session.get(models.Client, cid)
     body = {"iss": url, "aud": url, "client_id": cid, "sub": cid, "jti": uuid.uuid4().hex,
-            "iat": now, "exp": now + 120, "scope": "directory:read"} | claims
+            "iat": now, "exp": now + 120, "scope": "directory:read",
+            STANDING_CLAIM: standing_of(client) if client else 0} | claims
     head = {"typ": "at+jwt", "alg": "ES256", "kid": key.kid} | (header or {})
     body = {k: v for k, v in body.items() if v is not None}
     head = {k: v for k, v in head.items() if v is not None}
@@ -482,6 +486,11 @@ BAD_TOKENS = {
     "no exp": lambda app, c: forge(app, c, exp=None),
     "no iat": lambda app, c: forge(app, c, iat=None),
     "no client_id": lambda app, c: forge(app, c, client_id=None),
+    "no client standing": lambda app, c: forge(app, c, client_standing=None),
+    "client standing not a number": lambda app, c: forge(app, c, client_standing="0"),
+    "aud a list naming this node": lambda app, c: forge(
+        app, c, aud=[ctx_of(app).settings.public_url, "https://elsewhere.example.org"]),
+    "aud a list of this node alone": lambda app, c: forge(app, c, aud=[ctx_of(app).settings.public_url]),
     "unknown client": lambda app, c: forge(app, "nobody"),
     "tampered claims": _tampered,
     "truncated signature": lambda app, c: forge(app, c)[:-4],
@@ -518,6 +527,11 @@ def test_the_refusal_says_what_is_wrong(node, veteran):
     assert "audience" in refused(client_with(node, audience).get(PUBLIC_ROUTE))["detail"]
     challenge = client_with(node, expired).get(PUBLIC_ROUTE).headers["WWW-Authenticate"]
     assert 'error_description="' in challenge
+    for claim in ("iat", "exp", "jti", "client_standing"):
+        detail = refused(client_with(node, forge(node, veteran, **{claim: None})).get(PUBLIC_ROUTE))["detail"]
+        assert f"lacks the {claim} claim" in detail, detail
+    listed = forge(node, veteran, aud=[ctx_of(node).settings.public_url])
+    assert "not a list" in refused(client_with(node, listed).get(PUBLIC_ROUTE))["detail"]
 
 
 @pytest.mark.parametrize("header", ["Basic b3duZXI6c2VjcmV0", "Bearer", "Bearer   ", "Token abc", "bearer"])

@@ -71,17 +71,27 @@ def decode(ctx: Context, token: str) -> AccessToken:
         "jti": {"essential": True},
         "iat": {"essential": True},
         "exp": {"essential": True},
+        STANDING_CLAIM: {"essential": True},
     }
     claims = jwt.JWTClaimsRegistry(leeway=settings.token_leeway, **options)
     try:
         claims.validate(decoded.claims)
     except JoseError as exc:
         raise _invalid(_claim_problem(exc)) from None
+    # This node issues `aud` as one string; a list naming it among others is a token meant for several
+    # audiences, which no token of this node is.
+    if not isinstance(decoded.claims["aud"], str):
+        raise _invalid("The access token's aud must name this node alone (one string), not a list.")
+    if not isinstance(decoded.claims[STANDING_CLAIM], int) or isinstance(decoded.claims[STANDING_CLAIM], bool):
+        raise _invalid(f"The access token's {STANDING_CLAIM} claim is not valid. Ask the token endpoint for a new one.")
     return AccessToken(decoded.claims)
 
 
 def _claim_problem(exc: JoseError) -> str:
     claim = getattr(exc, "claim", None)
+    if exc.error == "missing_claim":
+        return f"The access token lacks the {claim} claim every token of this node carries. Ask the token " \
+               "endpoint for a new one."
     if exc.error == "expired_token":
         return "The access token has expired. Ask the token endpoint for a new one."
     if claim in ("nbf", "iat"):
@@ -110,7 +120,7 @@ def check_standing(ctx: Context, access: AccessToken) -> Caller:
     if standing is None or standing.disabled:
         raise _invalid("The client this token was issued to is disabled or no longer exists.")
     if access.claims["iat"] < int(standing.tokens_valid_after.timestamp()) or \
-            access.claims.get(STANDING_CLAIM, standing_of(standing)) != standing_of(standing):
+            access.claims[STANDING_CLAIM] != standing_of(standing):
         raise _invalid("The token was issued before its client's secret was rotated or the client was "
                        "disabled; ask for a new one.")
     if standing[2]:
