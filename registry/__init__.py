@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from registry.config import Settings
-from registry.wsgi import BodyLimit, TrustedProxies, parse_networks
 from registry.services import Context
+from registry.wsgi import BodyLimit, TrustedProxies, parse_networks
 
 
 def create_app(settings: Settings | None = None) -> Flask:
