@@ -19,8 +19,9 @@ FEDERATION = "#/components/schemas/Federation/$defs/"
 
 
 class ChangesArgs(QueryArgs):
-    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
-                              metadata={"description": "The last seq already held (0 for the beginning)."})
+    after = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0),
+                              metadata={"description": "The last seq already held. Without it: from the first "
+                                                       "entry this node keeps of the origin (first_seq)."})
     limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=feed.MAX_PAGE),
                               metadata={"description": f"Items per page, at most {feed.MAX_PAGE}."})
 

@@ -60,7 +60,8 @@ def origins(ctx: Context) -> list[dict]:
                  "first_seq": first.get(c.origin)} for c in counters]
 
 
-def changes(ctx: Context, origin: str, after: int, limit: int) -> dict:
+def changes(ctx: Context, origin: str, after: int | None, limit: int) -> dict:
+    """The origin's entries after `after` (None: from the first entry kept here, whatever was pruned)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidParameter("limit", f"between 1 and {MAX_PAGE}")
     log = models.ChangeLogEntry
@@ -68,10 +69,12 @@ def changes(ctx: Context, origin: str, after: int, limit: int) -> dict:
         counter = session.get(models.OriginSequence, origin)
         if counter is None:
             raise NotFound(f"this node holds no records of origin {origin!r}")
-        if after > counter.last_seq:
-            raise InvalidParameter("after", f"{origin}'s log ends at {counter.last_seq}; a cursor cannot be beyond it")
         # With every entry pruned, the log here starts after the last seq.
         first = session.scalar(select(func.min(log.seq)).where(log.origin == origin)) or counter.last_seq + 1
+        if after is None:
+            after = first - 1
+        if after > counter.last_seq:
+            raise InvalidParameter("after", f"{origin}'s log ends at {counter.last_seq}; a cursor cannot be beyond it")
         if after < first - 1:
             raise CursorGone(f"{origin}'s log here starts at seq {first}; a cursor at {after} is older than that. "
                        "Bootstrap from the snapshot, then follow the changes from its as_of_seq.",
