@@ -405,3 +405,16 @@ def test_concurrent_writers_with_if_match_lose_no_update(node):
     assert sorted(applied) == sorted(LANGUAGES)
     assert set(LANGUAGES) <= set(final["languages"])
     assert final["version"] == 1 + 8
+
+
+@pytest.mark.parametrize("owner", ["casc\n", "casc\r\nX-Injected: 1", "сasc", "CASC", "x" * 40, "", 7, None])
+def test_an_owner_network_that_is_no_network_code_is_a_422_naming_it(node, owner):
+    """The owner network names the scope a refusal asks for (in WWW-Authenticate too): a value that is not
+    a network code is refused as such before any permission is checked."""
+    app, ctx, tokens = node
+    before = snapshot(ctx)
+    response = client_with(app, tokens["publish:casc"]).post("/api/v1/authorities", json=AUTHORITY | {
+        "owner_network": owner})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["errors"][0]["path"] == "$.owner_network"
+    assert snapshot(ctx) == before

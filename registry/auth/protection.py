@@ -58,8 +58,12 @@ def www_authenticate(error: Exception, realm: str) -> str:
     """The RFC 6750 challenge for a 401 or 403."""
     parts = [f'realm="{realm}"']
     if isinstance(error, Forbidden):
-        parts += ['error="insufficient_scope"', f'scope="{error.scope}"']
+        parts += ['error="insufficient_scope"', f'scope="{_quotable(error.scope)}"']
     elif isinstance(error, Unauthenticated) and error.error:
-        description = error.detail.replace('"', "'")
-        parts += [f'error="{error.error}"', f'error_description="{description}"']
+        parts += [f'error="{error.error}"', f'error_description="{_quotable(error.detail)}"']
     return "Bearer " + ", ".join(parts)
+
+
+def _quotable(text: str) -> str:
+    """Text fit for a quoted header parameter (RFC 6750 allows printable ASCII but '"' and '\\')."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in text.replace('"', "'"))

@@ -17,6 +17,7 @@ from contextlib import suppress
 
 from sqlalchemy.orm import Session
 
+from registry.contracts import common_pattern
 from registry.errors import ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionRequired, Unauthenticated
 from registry.permissions import Caller, require
 from registry.services import Context
@@ -43,9 +44,9 @@ def _split_input(payload) -> tuple[str | None, dict]:
                                 [{"path": f"$.{name}", "message": "set by the registry"}])
     body = dict(payload)
     owner = body.pop("owner_network", None)
-    if owner is not None and not isinstance(owner, str):
-        raise InvalidRecord("owner_network must be a network code.", [{"path": "$.owner_network",
-                                                                       "message": "not a string"}])
+    if owner is not None and not (isinstance(owner, str) and common_pattern("network_code").fullmatch(owner)):
+        raise InvalidRecord("owner_network must be a network code (lowercase letters, digits and '-', e.g. casc).",
+                            [{"path": "$.owner_network", "message": "not a network code"}])
     return owner, body
 
 
