@@ -72,7 +72,14 @@ def private_file(path: Path) -> None:
     hashes), or take away what others could read of an existing one. SQLite gives its -wal and -shm
     files the database file's permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return
+    except FileExistsError:
+        # Never open an existing database file here: closing any descriptor of it drops every POSIX
+        # lock this process's SQLite connections hold on it, and another process could then reset
+        # the write-ahead log under them (their later commits would be lost to everyone else).
+        pass
     if path.stat().st_mode & 0o077:
         with suppress(PermissionError):  # not ours to change: the operator's choice stands
             path.chmod(0o600)

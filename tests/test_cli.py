@@ -218,3 +218,33 @@ def test_the_embedded_database_is_readable_by_its_owner_only(tmp_path):
     database.chmod(0o644)  # a database made by an older release is tightened at the next start
     create_app(Settings.from_env({}, instance_path=str(instance))).extensions["registry"].db.dispose()
     assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+
+
+def test_opening_the_database_again_in_a_process_keeps_its_commits_visible_to_others(tmp_path):
+    """A second engine on the same SQLite file (a command run inside a serving process, a second app
+    in one test process) must leave the first engine's POSIX locks alone: without them another process
+    resets the write-ahead log, and later commits of the first engine are seen by nobody else."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import text
+
+    from registry.db import make_engine
+
+    database = tmp_path / "shared.sqlite3"
+    first = make_engine(f"sqlite:///{database}")
+    with first.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n INTEGER)"))
+    holder = first.connect()  # a connection that stays open, as a serving process's pool keeps one
+    holder.execute(text("SELECT count(*) FROM t")).scalar()
+    holder.commit()
+    make_engine(f"sqlite:///{database}").dispose()
+    read = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute('SELECT count(*) FROM t').fetchone()[0]); c.close()")
+    subprocess.run([sys.executable, "-c", read, str(database)], check=True, capture_output=True)
+    holder.execute(text("INSERT INTO t VALUES (1)"))
+    holder.commit()
+    seen = subprocess.run([sys.executable, "-c", read, str(database)], check=True, capture_output=True, text=True)
+    assert seen.stdout.strip() == "1"
+    holder.close()
+    first.dispose()

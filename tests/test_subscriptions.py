@@ -419,6 +419,6 @@ def test_the_watch_loops_deliver(node, ctx, receiver):
     finally:
         syncing.send_signal(signal.SIGTERM)
         out, err = syncing.communicate(timeout=60)
-    assert len(receiver.received) == 2, err
+    assert len(receiver.received) == 2, (out, err)
     assert syncing.returncode == 0 and f"{created['id']} -> {receiver.url}: 1 changes" in out
     assert receiver.verified(created["secret"])["data"]["count"] == 1
