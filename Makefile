@@ -36,7 +36,7 @@ postgres:
 		echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1
 
 test: install postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 openapi: install
 	$(BIN)/registry openapi write openapi.yaml
