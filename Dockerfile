@@ -1,4 +1,5 @@
-# The registry behind gunicorn, as an unprivileged user. The instance folder (SQLite database,
+# The registry as an unprivileged user, served by `registry serve` (gunicorn with the registry's worker
+# class, REGISTRY_WORKER_TIMEOUT, logging and shared metrics). The instance folder (SQLite database,
 # generated keys) lives on the /data volume; set REGISTRY_DATABASE_URL for PostgreSQL.
 FROM python:3.11-slim
 
@@ -21,4 +22,4 @@ USER registry
 VOLUME ["/data"]
 EXPOSE 8000
 # Migrate, then serve. `registry seed` loads the demonstration directory; run it once by hand.
-CMD ["sh", "-c", "registry db upgrade && exec gunicorn --no-control-socket --bind ${REGISTRY_HOST}:${REGISTRY_PORT} --workers ${REGISTRY_WORKERS:-2} --access-logfile - 'registry:create_app()'"]
+CMD ["sh", "-c", "registry db upgrade && exec registry serve"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,16 +87,26 @@ def seed(reset):
         click.echo(f"{record_type}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
 
 
-@cli.command()
+# Without an application in this process: gunicorn's workers make their own, after the metrics'
+# storage is chosen.
+@cli.command(with_appcontext=False)
 @click.option("--host", help="Address to bind (default: REGISTRY_HOST).")
 @click.option("--port", type=int, help="Port (default: REGISTRY_PORT).")
 @click.option("--workers", type=int, help="Worker processes (default: REGISTRY_WORKERS).")
 def serve(host, port, workers):
     """Serve the registry with gunicorn."""
+    from registry.config import Settings
     from registry.server import serve as run_server
 
-    settings = _ctx().settings
-    run_server(host or settings.host, port or settings.port, workers or settings.workers, settings.worker_timeout)
+    # The workers read their settings from the environment, the options included.
+    for name, value in (("REGISTRY_HOST", host), ("REGISTRY_PORT", port), ("REGISTRY_WORKERS", workers)):
+        if value:
+            os.environ[name] = str(value)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    run_server(settings)
 
 
 @cli.group()

@@ -123,6 +123,16 @@ class Settings:
     sync_interval: int = _setting(
         "REGISTRY_SYNC_INTERVAL", 60, "Seconds `registry sync --watch` waits between two rounds over its peers."
     )
+    log_format: str = _setting(
+        "REGISTRY_LOG_FORMAT", "json",
+        "How `registry serve` writes its logs to standard error: `json`, one object per line with the request "
+        "id, or `text` for people reading a terminal.",
+    )
+    metrics_allow: str = _setting(
+        "REGISTRY_METRICS_ALLOW", "127.0.0.1,::1",
+        "Addresses or CIDR networks that may read `/metrics` (the caller's address as the rate limits see "
+        "it). Empty: `/metrics` answers 404 to everyone.",
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder holding the taxonomies and the demonstration directory.",
@@ -186,6 +196,12 @@ class Settings:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise ConfigError(f"REGISTRY_TRUSTED_PROXIES: {exc}") from None
+        if self.log_format not in ("json", "text"):
+            raise ConfigError(f"REGISTRY_LOG_FORMAT {self.log_format!r}: use json or text")
+        try:
+            parse_networks(self.metrics_allow)
+        except ValueError as exc:
+            raise ConfigError(f"REGISTRY_METRICS_ALLOW: {exc}") from None
         search_index = self.search_index or f"registry-{self.node_id}"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,150}", search_index):
             raise ConfigError(f"REGISTRY_SEARCH_INDEX {search_index!r}: use lowercase letters, digits, '-' and '_'")

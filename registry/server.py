@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import orjson
@@ -58,15 +59,38 @@ class _Server(BaseApplication):
         return create_app()
 
 
-def serve(host: str, port: int, workers: int, timeout: int) -> None:
+def serve(settings) -> None:
+    """gunicorn with the registry's worker class, its logging (JSON or text, the app writes the access
+    log) and the metrics shared by its workers."""
+    import shutil
+    from pathlib import Path
+
+    from registry.operations.request_log import logging_config
+
+    # Before any worker imports prometheus-client (this process must not import it: the workers
+    # inherit its modules): it picks its storage when imported. A worker's
+    # files left from an earlier run would add to the new counts, so the folder starts empty.
+    Path(settings.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    metrics_dir = Path(settings.instance_path) / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(mode=0o700, parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     _Server({
-        "bind": f"{host}:{port}",
-        "workers": workers,
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
         "worker_class": "registry.server.ProblemSyncWorker",
-        "accesslog": "-",
+        "accesslog": None,
+        "logconfig_dict": logging_config(settings.log_format),
+        "child_exit": _child_exit,
         # gunicorn 25+ opens a control socket under $HOME by default; the registry needs none.
         "control_socket_disable": True,
         # A sync worker must finish each answer within it, streamed ones included (snapshots and
         # the directory feed of a large directory).
-        "timeout": timeout,
+        "timeout": settings.worker_timeout,
     }).run()
+
+
+def _child_exit(_server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -110,3 +110,11 @@ def test_every_schema_is_a_valid_2020_12_schema_and_published():
 def test_bad_settings_are_refused_clearly(environ, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(environ)
+
+
+def test_the_image_serves_through_registry_serve():
+    """gunicorn started by hand would ignore REGISTRY_WORKER_TIMEOUT, the worker class, the logging
+    and the shared metrics that `registry serve` sets up."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    command = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    assert "registry serve" in command and "gunicorn" not in command

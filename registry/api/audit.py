@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from registry.api import caller, context, requires
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, page_of
 from registry.api.cache import never_cached
+from registry.api.request_ids import request_id
 from registry.api.responses import page_response
 from registry.services import audit
 
@@ -53,7 +54,8 @@ def init_audit_trail(app: Flask) -> None:
         try:
             audit.record(context(), client_id=caller().client_id or _oauth_client(), address=request.remote_addr,
                          method=request.method, route=request.path, status=response.status_code,
-                         record_id=record_id, detail=_detail(response), identified=caller().authenticated)
+                         record_id=record_id, detail=_detail(response), identified=caller().authenticated,
+                         request_id=request_id())
         except Exception:  # the answer stands even if the audit log cannot be written; say so loudly
             log.exception("could not write the audit entry for %s %s", request.method, request.path)
         return response

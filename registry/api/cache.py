@@ -34,6 +34,8 @@ from registry.exports import NotAcceptable
 from registry.services.records import data_version
 
 KEY = "registry.cache_key"
+# "hit" or "miss" on the environ of a cacheable request, for the metrics.
+CACHE_OUTCOME = "registry.cache_outcome"
 
 
 class ResponseCache(LRUCache):
@@ -72,6 +74,7 @@ def init_cache(app: Flask, max_entries: int, max_bytes: int) -> None:
             return None
         request.environ[KEY] = cache_key
         cached = entries.get(cache_key)
+        request.environ[CACHE_OUTCOME] = "miss" if cached is None else "hit"
         if cached is None:
             return None
         body, headers = cached

@@ -57,6 +57,8 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
     repeated: Mapped[int] = mapped_column(Integer, default=1)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The X-Request-ID of the request (of its first occurrence, for a repeated refusal).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
         Index("ix_audit_log_client_at", "client_id", "at"),

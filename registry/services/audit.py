@@ -27,7 +27,8 @@ REPEAT_WINDOW = timedelta(minutes=1)
 
 
 def record(ctx: Context, *, client_id: str | None, address: str | None, method: str, route: str,
-           status: int, record_id: str | None = None, detail: str | None = None, identified: bool = True) -> None:
+           status: int, record_id: str | None = None, detail: str | None = None, identified: bool = True,
+           request_id: str | None = None) -> None:
     """One entry, in its own transaction: it stays when the request's own changes were refused.
 
     A refusal of a caller that is not `identified` (no valid token: a bad token, a failed client
@@ -52,6 +53,7 @@ def record(ctx: Context, *, client_id: str | None, address: str | None, method: 
         session.add(entry(
             at=now, last_at=now, repeated=1, client_id=client_id, address=address, method=method, route=route,
             record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused", detail=detail,
+            request_id=request_id,
         ))
 
 
@@ -88,4 +90,4 @@ def as_dict(entry: models.AuditEntry) -> dict:
     return {"id": entry.id, "at": iso(entry.at), "client_id": entry.client_id,
             "address": entry.address, "method": entry.method, "route": entry.route, "record_id": entry.record_id,
             "status": entry.status, "outcome": entry.outcome, "detail": entry.detail, "repeated": entry.repeated,
-            "last_at": iso(entry.last_at)}
+            "last_at": iso(entry.last_at), "request_id": entry.request_id}

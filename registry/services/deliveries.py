@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from standardwebhooks import Webhook
 
 from registry import models
@@ -120,6 +120,21 @@ def watch(ctx: Context, *, on_round: Callable[[list[Attempt]], None], stop: Call
         deadline = time.monotonic() + ctx.settings.sync_interval
         while not stop() and time.monotonic() < deadline:
             sleep(min(1.0, deadline - time.monotonic()))
+
+
+def failure_counts(ctx: Context) -> dict[str, int]:
+    """Subscriptions active, failing (active, last delivery failed) and disabled, and the attempts that
+    failed in the last hour: what an operator watches."""
+    subscription, delivery = models.Subscription, models.Delivery
+    with ctx.db.read() as session:
+        by_state = dict(session.execute(
+            select(subscription.active, func.count()).group_by(subscription.active)).all())
+        failing = session.scalar(select(func.count()).select_from(subscription)
+                                 .where(subscription.active.is_(True), subscription.failures > 0))
+        failed = session.scalar(select(func.count()).select_from(delivery)
+                                .where(delivery.error.is_not(None), delivery.at >= utcnow() - timedelta(hours=1)))
+    return {"active": by_state.get(True, 0), "failing": failing, "disabled": by_state.get(False, 0),
+            "failed_last_hour": failed}
 
 
 def _claim(ctx: Context, now: datetime, after_id: str) -> _Claim | None:
