@@ -275,7 +275,7 @@ class Generator:
         country_name = self.country_names[cc]
         places = self.places.get(cc) or [country_name]
         regional = [b for b in REGIONAL_BODIES for _ in range(b[3])]
-        owner = next((n for n in self.networks_of[cc] if n != "globe"), "globe")
+        owner = self.owner_of(cc)
         contact_points = []
         for i in range(count):
             local_id = f"{cc.lower()}-a{i:04d}"
@@ -435,6 +435,10 @@ class Generator:
                     "members": sorted(self.members.pop(code, []), key=lambda m: m["authority_id"])}
             yield Record("network", f"net-{code}", code, body)
 
+    def owner_of(self, cc: str) -> str:
+        """The network that publishes a country's authorities: its regional network, else GlobE."""
+        return next((n for n in self.networks_of[cc] if n != "globe"), "globe")
+
     def _notes(self) -> Iterator[Record]:
         rng = self.rng
         for k in range(self.plan.notes):
@@ -442,7 +446,8 @@ class Generator:
             if bucket < 6:
                 scope = {"country": rng.choice(self.countries)}
             elif bucket < 9:
-                scope = {"authority_id": rng.choice(self.authority_ids)[0]}
+                authority_id, cc = rng.choice(self.authority_ids)
+                scope = {"authority_id": authority_id}
             else:
                 scope = {"network": rng.choice(NETWORKS)[0]}
             kind, title = rng.choice(NOTE_TITLES)
@@ -458,7 +463,9 @@ class Generator:
                 body["crime_types"] = rng.sample(self.crime_types, rng.randint(1, 3))
             if rng.random() < 0.3:
                 body["request_types"] = rng.sample(self.request_types, rng.randint(1, 3))
-            yield Record("emergency_note", f"note-{k:05d}", scope.get("network", "globe"), body)
+            # A note attached to an authority is published by the authority's network.
+            owner = self.owner_of(cc) if "authority_id" in scope else scope.get("network", "globe")
+            yield Record("emergency_note", f"note-{k:05d}", owner, body)
 
 
 def _unique(values):

@@ -131,7 +131,7 @@ class Settings:
     metrics_allow: str = _setting(
         "REGISTRY_METRICS_ALLOW", "127.0.0.1,::1",
         "Addresses or CIDR networks that may read `/metrics` (the caller's address as the rate limits see "
-        "it). Empty: `/metrics` answers 404 to everyone.",
+        "it). `off`: `/metrics` answers 404 to everyone and nothing is counted.",
     )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
@@ -199,15 +199,19 @@ class Settings:
         if self.log_format not in ("json", "text"):
             raise ConfigError(f"REGISTRY_LOG_FORMAT {self.log_format!r}: use json or text")
         try:
-            parse_networks(self.metrics_allow)
+            self.metrics_networks()
         except ValueError as exc:
-            raise ConfigError(f"REGISTRY_METRICS_ALLOW: {exc}") from None
+            raise ConfigError(f"REGISTRY_METRICS_ALLOW: {exc} (or `off`)") from None
         search_index = self.search_index or f"registry-{self.node_id}"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,150}", search_index):
             raise ConfigError(f"REGISTRY_SEARCH_INDEX {search_index!r}: use lowercase letters, digits, '-' and '_'")
         database_url = self.database_url or f"sqlite:///{Path(self.instance_path) / 'registry.sqlite3'}"
         return dataclasses.replace(self, namespace=namespace, database_url=database_url, public_url=public_url,
                                    search_index=search_index)
+
+    def metrics_networks(self) -> list:
+        """Who may read /metrics; empty when metrics are off."""
+        return [] if self.metrics_allow.strip().lower() == "off" else parse_networks(self.metrics_allow)
 
     @classmethod
     def documented(cls) -> list[tuple[str, str]]:

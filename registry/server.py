@@ -62,18 +62,31 @@ class _Server(BaseApplication):
 def serve(settings) -> None:
     """gunicorn with the registry's worker class, its logging (JSON or text, the app writes the access
     log) and the metrics shared by its workers."""
+    import atexit
     import shutil
     from pathlib import Path
 
     from registry.operations.request_log import logging_config
 
     # Before any worker imports prometheus-client (this process must not import it: the workers
-    # inherit its modules): it picks its storage when imported. A worker's
-    # files left from an earlier run would add to the new counts, so the folder starts empty.
-    Path(settings.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
-    metrics_dir = Path(settings.instance_path) / "metrics"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(mode=0o700, parents=True)
+    # inherit its modules): it picks its storage when imported. One folder per `registry serve`, so
+    # that two of them on one instance folder do not mix their counts; those of servers that are gone
+    # are removed.
+    metrics_root = Path(settings.instance_path) / "metrics"
+    metrics_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in metrics_root.iterdir():
+        if not (folder.name.isdigit() and _alive(int(folder.name))):
+            shutil.rmtree(folder, ignore_errors=True)
+    master = os.getpid()
+    metrics_dir = metrics_root / str(master)
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # a dead server's, whose pid this process got again
+    metrics_dir.mkdir(mode=0o700)
+
+    @atexit.register
+    def remove_metrics():  # the workers inherit this handler and exit through sys.exit too
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     _Server({
         "bind": f"{settings.host}:{settings.port}",
@@ -88,6 +101,16 @@ def serve(settings) -> None:
         # the directory feed of a large directory).
         "timeout": settings.worker_timeout,
     }).run()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _child_exit(_server, worker) -> None:

@@ -12,7 +12,6 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import text
 
 from registry.api import problems
-from registry.wsgi import parse_networks
 
 blp = Blueprint("operations", __name__)
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def metrics():
     """Prometheus text format, to the addresses of REGISTRY_METRICS_ALLOW only (404 to the others,
     which learn nothing of it)."""
     ctx = current_app.extensions["registry"]
-    allowed = parse_networks(ctx.settings.metrics_allow)
+    allowed = ctx.settings.metrics_networks()
     try:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:

@@ -34,6 +34,10 @@ RATE_LIMITED = Counter("registry_rate_limit_refusals_total", "Requests refused w
 
 
 def init_metrics(app: Flask) -> None:
+    """Counting costs a little on every request: nothing is counted when nobody may read the metrics."""
+    if not app.extensions["registry"].settings.metrics_networks():
+        return
+
     @app.after_request
     def count(response: Response) -> Response:
         if request.path in QUIET_PATHS:
