@@ -31,8 +31,32 @@ def _ensure_postgres_database(url: str) -> None:
             connection.execute(f'CREATE DATABASE "{parsed.database}"')
 
 
+# The PostgreSQL schemas this test process made, dropped when its session ends.
+_SCHEMAS: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_schemas_at_the_end():
+    yield
+    if not _SCHEMAS:
+        return
+    engine = create_engine(POSTGRES_URL)
+    try:
+        for schema in _SCHEMAS:
+            try:
+                with engine.begin() as connection:
+                    # A connection some fixture still holds must not make the run hang: leave that one.
+                    connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            except Exception:  # noqa: BLE001 (a schema left behind is harmless)
+                pass
+    finally:
+        engine.dispose()
+
+
 def fresh_database_url(backend: str, tmp_path) -> str:
-    """An empty, migrated database of `backend`; on PostgreSQL a new schema in registry_test."""
+    """An empty, migrated database of `backend`; on PostgreSQL a new schema in registry_test, dropped
+    at the end of the session."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / f'registry-{uuid.uuid4().hex[:8]}.sqlite3'}"
     else:
@@ -42,6 +66,7 @@ def fresh_database_url(backend: str, tmp_path) -> str:
         with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
+        _SCHEMAS.append(schema)
         url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
             hide_password=False)
     migrations.upgrade(url)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from test_records import AUTHORITY
 
 from registry import models
 from registry.auth.keys import KeyStore
 from registry.federation import envelope
 from registry.services.records import CopyOutcome, apply_copy, discard_copy, write_record
-from tests.test_records import AUTHORITY
 
 ORIGIN = "casc-node"
 

@@ -1,8 +1,9 @@
 """The response cache never serves an answer older than the data."""
 
+from test_records import AUTHORITY
+
 from registry import create_app
 from registry.services.records import write_record
-from tests.test_records import AUTHORITY
 
 
 def test_a_write_is_visible_at_once(fresh_ctx):

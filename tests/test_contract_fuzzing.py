@@ -15,9 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import fresh_database_url
-from tests.nodes import Node
+from conftest import fresh_database_url
+from nodes import Node
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,"

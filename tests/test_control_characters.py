@@ -7,12 +7,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from conftest import bearer, client_with, issue_token
+from test_publishing import AUTHORITY, NOTE
 
 from registry import create_app
 from registry.services import Page, audit
 from registry.services.seed import seed
-from tests.conftest import bearer, client_with, issue_token
-from tests.test_publishing import AUTHORITY, NOTE
 
 NUL = "\x00"
 

@@ -10,14 +10,14 @@ import re
 
 import pytest
 import vobject
+from conftest import client_with, issue_token
 from pyld import jsonld
+from test_api import problem
+from test_records import AUTHORITY
 
 from registry import create_app, exports
 from registry.exports import record_uid
 from registry.services.records import write_record
-from tests.conftest import client_with, issue_token
-from tests.test_api import problem
-from tests.test_records import AUTHORITY
 
 RESTRICTED_SCOPE = "directory:read directory:restricted"
 PERSON = "local:kg-gpo-ibraimov"

@@ -7,15 +7,15 @@ import hashlib
 
 import orjson
 import pytest
+from conftest import client_with, issue_token
 from joserfc import jws
 from joserfc.jwk import KeySet, OctKey, OKPKey
 from sqlalchemy import delete, select, update
+from test_records import AUTHORITY
 
 from registry import contracts, create_app, models
 from registry.federation import envelope
 from registry.services.records import sign_unsigned, write_record
-from tests.conftest import client_with, issue_token
-from tests.test_records import AUTHORITY
 
 
 @pytest.fixture(scope="module")

@@ -17,15 +17,15 @@ from datetime import timedelta
 
 import pytest
 import requests
+from conftest import fresh_database_url
+from hostile_relay import HostileRelay
+from nodes import REGISTRY, Node, free_port
 from sqlalchemy import update
 
 from registry import models
 from registry.auth.keys import KeyStore
 from registry.db import utcnow
 from registry.federation import envelope, puller, trust
-from tests.conftest import fresh_database_url
-from tests.hostile_relay import HostileRelay
-from tests.nodes import REGISTRY, Node, free_port
 
 
 def authority(country: str, name: str, network: str) -> dict:

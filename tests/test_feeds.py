@@ -7,13 +7,13 @@ import base64
 
 import orjson
 import pytest
+from conftest import client_with, issue_token
 from joserfc.jwk import KeySet
+from test_records import AUTHORITY
 
 from registry import contracts, create_app
 from registry.federation import envelope
 from registry.services.records import write_record
-from tests.conftest import client_with, issue_token
-from tests.test_records import AUTHORITY
 
 ITEM = contracts.validator("feeds.json#/$defs/item")
 

@@ -6,8 +6,7 @@ import sqlite3
 import subprocess
 
 import pytest
-
-from tests.nodes import REGISTRY, Node
+from nodes import REGISTRY, Node
 
 
 @pytest.fixture(scope="module")

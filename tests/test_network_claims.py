@@ -5,12 +5,12 @@ members by the network's record). Enforced in the single write path; the API onl
 from __future__ import annotations
 
 import pytest
+from conftest import client_with
+from test_publishing import CONTACT_POINT, NOTE, node, snapshot  # noqa: F401 (node is a fixture)
 
 from registry.errors import Forbidden, InvalidRecord
 from registry.permissions import Caller
 from registry.services.records import write_record
-from tests.conftest import client_with
-from tests.test_publishing import CONTACT_POINT, NOTE, node, snapshot  # noqa: F401 (node is a fixture)
 
 EJN_AUTHORITY = "local:fr-bepi"
 CASC_AUTHORITY = "local:kg-gpo"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import bearer, issue_token
 
 from registry import create_app
 from registry.errors import InvalidParameter
 from registry.federation import peers
-from tests.conftest import bearer, issue_token
 
 # Longer than DNS allows (255 octets): the resolver gives up without a query, so no network is needed.
 UNRESOLVABLE = "http://" + ".".join(["a" * 63] * 5) + "/"

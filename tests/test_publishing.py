@@ -14,6 +14,7 @@ import threading
 import time
 
 import pytest
+from conftest import client_with, fresh_database_url, issue_token, make_settings
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import func, select
@@ -22,7 +23,6 @@ from registry import create_app, models
 from registry.auth.keys import KeyStore
 from registry.services.records import RECORD_TYPES
 from registry.services.seed import seed
-from tests.conftest import client_with, fresh_database_url, issue_token, make_settings
 
 AUTHORITY = {
     "owner_network": "casc", "names": {"en": "Demo Prosecution Office", "ru": "Демо прокуратура"},

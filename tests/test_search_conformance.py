@@ -14,12 +14,12 @@ import socket
 import uuid
 
 import pytest
+from conftest import client_with, fresh_database_url, issue_token, make_settings
 
 from registry import create_app
 from registry.services import Context
 from registry.services.records import write_record
 from registry.services.seed import seed
-from tests.conftest import client_with, fresh_database_url, issue_token, make_settings
 
 SEARCH_BACKENDS = ["sqlite", "postgresql", "elasticsearch"]
 HOSTILE = ['"abc', "a OR", "*", "NEAR(", "x:y", "a AND NOT b", "title:x", "col : (x)", "^x", "'; DROP TABLE x; --",

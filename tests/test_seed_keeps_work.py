@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 import requests
+from conftest import fresh_database_url
+from nodes import Node
 from sqlalchemy import func, select
 
 from registry import migrations, models
 from registry.services.seed import Outcome, read_seed, seed
-from tests.conftest import fresh_database_url
-from tests.nodes import Node
 
 EDITED = ["kg-gpo", "kg-acs", "kz-gpo", "am-pgo", "az-gpo", "ge-pog"]
 WITHDRAWN = ["kg-gpo-duty", "kz-gpo-duty"]

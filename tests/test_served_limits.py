@@ -9,9 +9,8 @@ import socket
 
 import pytest
 import requests
-
-from tests.conftest import fresh_database_url
-from tests.nodes import Node
+from conftest import fresh_database_url
+from nodes import Node
 
 LIMIT = 2048
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from conftest import client_with, fresh_database_url, make_settings
 from sqlalchemy import delete
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -28,7 +29,6 @@ from registry.db import utcnow
 from registry.services import deliveries
 from registry.services.deliveries import MAX_FAILURES, deliver_once
 from registry.services.records import write_record
-from tests.conftest import client_with, fresh_database_url, make_settings
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
 SCHEMA = "subscriptions.json#/$defs/"

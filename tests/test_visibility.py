@@ -17,13 +17,13 @@ from functools import cache
 from urllib.parse import urlencode
 
 import pytest
+from conftest import client_with
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from registry import contracts
 from registry.visibility import Tier
-from tests.conftest import client_with
 
 RESTRICTED_SCOPE = "directory:read directory:restricted"
 CALLERS = {Tier.PUBLIC: None, Tier.PARTNER: "directory:read"}
