@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install db seed postgres openapi lint bench clean
+.PHONY: run test install db seed postgres redis openapi lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ postgres:
 	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 		echo "PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1
 
-test: install postgres
+# Rate limits shared between processes and hosts are tested on the local Redis; start it when it is down.
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 \
+		--save "" --appendonly no --dir /tmp
+	@for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
+		echo "Redis is not answering on 127.0.0.1:6379 (apt-get install -y redis-server)" >&2; exit 1
+
+test: install postgres redis
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 openapi: install

@@ -415,7 +415,6 @@ def sync(click_ctx, once, watch, only, as_json):
         return
     if once == watch:
         raise click.UsageError("give --once or --watch (or a subcommand: status, quarantine)")
-    import signal
 
     from registry.federation import puller
 
@@ -440,10 +439,7 @@ def sync(click_ctx, once, watch, only, as_json):
         for attempt in deliver_once(_ctx()):
             click.echo(json.dumps(attempt.as_dict()) if as_json else _attempt_line(attempt))
 
-    stopping = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.append(True))
-    puller.watch(_ctx(), on_round=round_done, stop=lambda: bool(stopping))
+    puller.watch(_ctx(), on_round=round_done, stop=_stop_on_signals(), **_announcements("registry sync --watch"))
 
 
 def _report_line(report) -> str:
@@ -508,7 +504,6 @@ def sync_quarantine(origin, limit, as_json):
 def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeout, watch, interval):
     """Keep a verified copy of the directory of the node at URL: bootstrap from its full feed, then
     follow its changes, checking every record against its origin's signature."""
-    import signal
 
     from registry.federation.outbound import Outbound
     from registry.mirror import Mirror, MirrorError
@@ -533,10 +528,7 @@ def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeou
         if not watch:
             show(copy.run_once())
             return
-        stopping = []
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stopping.append(True))
-        watch_mirror(copy, interval, show, lambda: bool(stopping))
+        watch_mirror(copy, interval, show, _stop_on_signals())
     except MirrorError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -549,7 +541,6 @@ def deliver(once, watch, as_json):
     """Notify the webhook subscriptions of what arrived: `--once` or `--watch`."""
     if once == watch:
         raise click.UsageError("give --once or --watch")
-    import signal
 
     from registry.services import deliveries
 
@@ -561,10 +552,25 @@ def deliver(once, watch, as_json):
         attempts = deliveries.deliver_once(_ctx())
         show(attempts)
         sys.exit(1 if any(not a.delivered for a in attempts) else 0)
+    deliveries.watch(_ctx(), on_round=show, stop=_stop_on_signals(), **_announcements("registry deliver --watch"))
+
+
+def _stop_on_signals():
+    """A `stop()` for a watch loop: true once SIGTERM or SIGINT came (the loop ends between two steps)."""
+    import signal
+
     stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.append(True))
-    deliveries.watch(_ctx(), on_round=show, stop=lambda: bool(stopping))
+    return lambda: bool(stopping)
+
+
+def _announcements(command: str) -> dict:
+    """What a watch loop says on standard error when it stands by and when it starts working."""
+    return {"on_standby": lambda: click.echo(f"another `{command}` works on this database; standing by to take "
+                                             "over when it stops", err=True),
+            "on_lead": lambda: click.echo(f"`{command}` is the one working on this database (others stand by)",
+                                          err=True)}
 
 
 def _attempt_line(attempt) -> str:

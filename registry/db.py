@@ -7,13 +7,15 @@ database's write lock (commit order equals sequence order). PostgreSQL locks the
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -124,6 +126,36 @@ class Database:
         """One write transaction: committed on success, rolled back on any exception."""
         with self.writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Hold the lock `name` if no other process does, on any host (yields False then). The lock dies
+        with its holder: a PostgreSQL advisory lock lives as long as its connection, a lock on a file
+        next to the SQLite database as long as its process."""
+        if self.dialect == "postgresql":
+            key = int.from_bytes(hashlib.sha256(f"registry-{name}".encode()).digest()[:8], "big", signed=True)
+            with self.engine.connect() as connection:
+                held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+                connection.commit()
+                try:
+                    yield held
+                finally:
+                    if held:
+                        connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                        connection.commit()
+            return
+        database = Path(make_url(str(self.engine.url)).database)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        with open(database.parent / f"{database.name}.{safe}.lock", "a+b") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,7 +21,6 @@ cut short) are retried with exponential backoff and full jitter, waiting at leas
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import random
@@ -30,20 +29,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 import orjson
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, select
 
 from registry import models
 from registry.db import utcnow
 from registry.errors import RegistryError
 from registry.federation import envelope, peers, trust
 from registry.federation.outbound import Outbound, OutboundError, Response
-from registry.services import Context
+from registry.services import Context, watching
 from registry.services.record_types import RECORD_TYPES
 from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
 
@@ -529,45 +526,18 @@ def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, repo
 
 
 def watch(ctx: Context, *, on_round: Callable[[list[OriginReport]], None], stop: Callable[[], bool],
-          sleep: Callable = time.sleep) -> None:
-    """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`; failing origins are put off."""
-    while not stop():
-        on_round(sync_once(ctx, respect_put_off=True, sleep=sleep, stop=stop))
-        deadline = time.monotonic() + ctx.settings.sync_interval
-        while not stop() and time.monotonic() < deadline:
-            sleep(min(1.0, deadline - time.monotonic()))
+          sleep: Callable = time.sleep, **announce: Callable[[], None]) -> None:
+    """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`, one such loop per database; failing
+    origins are put off."""
+    watching.watch(ctx, "sync", work=lambda: sync_once(ctx, respect_put_off=True, sleep=sleep, stop=stop),
+                   on_round=on_round, stop=stop, sleep=sleep, **announce)
 
 
 # -- locks and state ------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def origin_lock(ctx: Context, origin: str) -> Iterator[bool]:
-    """Hold the origin's sync lock if no other process does (yields False then). The lock dies with
-    its holder: a PostgreSQL advisory lock lives as long as its connection, a lock on a file next to
-    the SQLite database as long as its process."""
-    if ctx.db.dialect == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"registry-sync:{origin}".encode()).digest()[:8], "big", signed=True)
-        with ctx.db.engine.connect() as connection:
-            held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
-            connection.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    connection.scalar(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-        return
-    database = Path(make_url(str(ctx.db.engine.url)).database)
-    with open(database.parent / f"{database.name}.sync-{origin}.lock", "a+b") as file:
-        try:
-            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(file, fcntl.LOCK_UN)
+def origin_lock(ctx: Context, origin: str):
+    """Hold the origin's sync lock if no other process does (yields False then)."""
+    return ctx.db.exclusive(f"sync-{origin}")
 
 
 def _state(session, origin: str) -> models.SyncState:

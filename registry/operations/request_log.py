@@ -70,5 +70,7 @@ def logging_config(log_format: str) -> dict:
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
             "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+            # Each worker checks the schema at start; its plugin set-up lines are noise.
+            "alembic": {"level": "WARNING"},
         },
     }

@@ -36,7 +36,7 @@ from registry import models
 from registry.db import iso, utcnow
 from registry.federation.outbound import Outbound, OutboundError
 from registry.permissions import Caller
-from registry.services import Context, feeds
+from registry.services import Context, feeds, watching
 from registry.services.subscriptions import position, signing_secrets
 
 EVENT_TYPE = "directory.changed"
@@ -113,13 +113,10 @@ def deliver_once(ctx: Context, now: datetime | None = None) -> list[Attempt]:
 
 
 def watch(ctx: Context, *, on_round: Callable[[list[Attempt]], None], stop: Callable[[], bool],
-          sleep: Callable = time.sleep) -> None:
-    """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`."""
-    while not stop():
-        on_round(deliver_once(ctx))
-        deadline = time.monotonic() + ctx.settings.sync_interval
-        while not stop() and time.monotonic() < deadline:
-            sleep(min(1.0, deadline - time.monotonic()))
+          sleep: Callable = time.sleep, **announce: Callable[[], None]) -> None:
+    """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`, one such loop per database."""
+    watching.watch(ctx, "deliver", work=lambda: deliver_once(ctx), on_round=on_round, stop=stop, sleep=sleep,
+                   **announce)
 
 
 def failure_counts(ctx: Context) -> dict[str, int]:
