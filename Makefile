@@ -4,13 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install db seed postgres redis openapi lint bench clean
+.PHONY: run test install lock db seed postgres redis openapi lint bench clean
 
-$(STAMP): pyproject.toml
+# The exact versions tested, with their hashes (`make lock` refreshes them from pyproject.toml's ranges):
+# requirements.lock for the image, requirements-test.lock (the same and the test tools) for make run/test.
+LOCK := requirements-test.lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header \
+		-o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-header --extra test \
+		-o requirements-test.lock pyproject.toml
 
 install: $(STAMP)
 

@@ -118,3 +118,36 @@ def test_the_image_serves_through_registry_serve():
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text(encoding="utf-8")
     command = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
     assert "registry serve" in command and "gunicorn" not in command
+
+
+def _pins(lock: str) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (PROJECT_ROOT / lock).read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(" ")[0].split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+@pytest.mark.parametrize("lock, extras", [("requirements.lock", ()), ("requirements-test.lock", ("test",))])
+def test_the_lock_files_pin_every_dependency_within_its_range(lock, extras):
+    """`make install` and the image install the locks only: a dependency added to pyproject.toml and
+    not locked (`make lock`) would be missing; one locked outside its range would not be what we declare."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = project["dependencies"] + [r for extra in extras for r in project["optional-dependencies"][extra]]
+    pins = _pins(lock)
+    problems = []
+    for requirement in map(Requirement, declared):
+        version = pins.get(canonicalize_name(requirement.name))
+        if version is None:
+            problems.append(f"{requirement.name} is not in {lock}: run make lock")
+        elif not requirement.specifier.contains(version, prereleases=True):
+            problems.append(f"{requirement.name}=={version} in {lock} is outside {requirement.specifier}")
+    assert problems == []
