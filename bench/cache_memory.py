@@ -25,7 +25,7 @@ from run import OUT_DIR, free_port, markdown_table, registry_server  # noqa: E40
 
 from registry import migrations  # noqa: E402
 from registry.config import Settings  # noqa: E402
-from registry.services import Context  # noqa: E402
+from registry.context import Context  # noqa: E402
 from registry.services.seed import seed  # noqa: E402
 
 DATABASE = OUT_DIR / "cache-memory.sqlite3"

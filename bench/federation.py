@@ -61,9 +61,10 @@ from sqlalchemy import insert, select  # noqa: E402
 from registry import migrations, models  # noqa: E402
 from registry.auth.clients import create_client  # noqa: E402
 from registry.config import Settings  # noqa: E402
+from registry.context import Context  # noqa: E402
+from registry.crypto import envelope  # noqa: E402
 from registry.db import make_engine  # noqa: E402
-from registry.federation import envelope, peers, puller, trust  # noqa: E402
-from registry.services import Context  # noqa: E402
+from registry.federation import peers, puller, trust  # noqa: E402
 from registry.services.records import write_record  # noqa: E402
 
 ORIGIN = "local"  # generate.py's node id and namespace: the ids are "local:..."

@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from registry import migrations, models  # noqa: E402
 from registry.config import Settings  # noqa: E402
-from registry.services import Context  # noqa: E402
+from registry.context import Context  # noqa: E402
 from registry.services.seed import Outcome, write_seed_record  # noqa: E402
 from registry.services.seed import SeedRecord as Record  # noqa: E402
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from registry.config import Settings
-from registry.services import Context
+from registry.context import Context
 from registry.wsgi import BodyLimit, TrustedProxies, parse_networks
 
 

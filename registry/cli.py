@@ -505,9 +505,9 @@ def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeou
     """Keep a verified copy of the directory of the node at URL: bootstrap from its full feed, then
     follow its changes, checking every record against its origin's signature."""
 
-    from registry.federation.outbound import Outbound
     from registry.mirror import Mirror, MirrorError
     from registry.mirror import watch as watch_mirror
+    from registry.outbound import Outbound
 
     origins = {}
     for entry in trust:

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 import orjson
 from joserfc.jwk import KeySet
 
-from registry.federation import envelope
-from registry.federation.outbound import Outbound, OutboundError
+from registry.crypto import envelope
+from registry.outbound import Outbound, OutboundError
 
 META = ("id", "type", "origin", "owner_network", "version", "updated_at", "deleted")
 MAX_PAGE_BYTES = 64 << 20

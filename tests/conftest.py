@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from registry import create_app, migrations
 from registry.auth.clients import create_client
 from registry.config import Settings
-from registry.services import Context
+from registry.context import Context
 from registry.services.seed import seed
 
 POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",

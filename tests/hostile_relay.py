@@ -39,7 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 import rfc8785
 
-from registry.federation import envelope
+from registry.crypto import envelope
 
 CHANGES = re.compile(r"^/api/v1/federation/origins/([^/]+)/changes$")
 CONTENT_FAULTS = {"alter", "drop", "replay", "sign", "claim", "equivocate"}

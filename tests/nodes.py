@@ -22,9 +22,9 @@ from sqlalchemy import select
 from registry import models
 from registry.auth.clients import create_client
 from registry.config import Settings
+from registry.context import Context
 from registry.federation import peers, puller, status, trust
-from registry.services import Context
-from registry.services.record_types import RECORD_TYPES
+from registry.record_types import RECORD_TYPES
 from registry.services.records import write_record
 
 REGISTRY = str(Path(sys.executable).parent / "registry")

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from test_records import AUTHORITY
 
 from registry import models
-from registry.auth.keys import KeyStore
-from registry.federation import envelope
+from registry.crypto import envelope
+from registry.crypto.keys import KeyStore
 from registry.services.records import CopyOutcome, apply_copy, discard_copy, write_record
 
 ORIGIN = "casc-node"

@@ -151,3 +151,16 @@ def test_the_lock_files_pin_every_dependency_within_its_range(lock, extras):
         elif not requirement.specifier.contains(version, prereleases=True):
             problems.append(f"{requirement.name}=={version} in {lock} is outside {requirement.specifier}")
     assert problems == []
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    """The layering written once in pyproject.toml ([tool.importlinter]), checked by import-linter on
+    every import, those inside functions too."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lint = Path(sys.executable).parent / "lint-imports"
+    checked = subprocess.run([str(lint), "--config", "pyproject.toml", "--no-cache"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from test_records import AUTHORITY
 
 from registry import contracts, create_app, models
-from registry.federation import envelope
+from registry.crypto import envelope
 from registry.services.records import sign_unsigned, write_record
 
 
@@ -226,7 +226,7 @@ def test_feeds_match_their_published_schemas(app, peer):
 def test_a_record_larger_than_jose_defaults_signs_and_verifies(tmp_path):
     """A network of thousands of members is far over joserfc's default 128 kB payload: what the
     write path signs, peers must be able to verify."""
-    from registry.auth.keys import KeyStore
+    from registry.crypto.keys import KeyStore
 
     keys = KeyStore(tmp_path / "records.json", "Ed25519", grace=float("inf")).signing_keys()
     body = {"code": "globe", "names": {"en": "GlobE"}, "scope": "global",

@@ -23,9 +23,10 @@ from nodes import REGISTRY, Node, free_port
 from sqlalchemy import update
 
 from registry import models
-from registry.auth.keys import KeyStore
+from registry.crypto import envelope
+from registry.crypto.keys import KeyStore
 from registry.db import utcnow
-from registry.federation import envelope, puller, trust
+from registry.federation import puller, trust
 
 
 def authority(country: str, name: str, network: str) -> dict:

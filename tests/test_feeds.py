@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from test_records import AUTHORITY
 
 from registry import contracts, create_app
-from registry.federation import envelope
+from registry.crypto import envelope
 from registry.services.records import write_record
 
 ITEM = contracts.validator("feeds.json#/$defs/item")

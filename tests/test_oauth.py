@@ -22,10 +22,10 @@ from joserfc.jwk import ECKey, KeySet
 
 from registry import contracts, create_app, models
 from registry.auth import clients
-from registry.auth.keys import KeyStore
 from registry.auth.tokens import STANDING_CLAIM, standing_of
 from registry.cli import cli
 from registry.config import ConfigError, Settings
+from registry.crypto.keys import KeyStore
 from registry.db import utcnow
 
 TTL = 300

@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 
 import pytest
 
-from registry.federation.outbound import Outbound, OutboundError, RefusedURL, Response
+from registry.outbound import Outbound, OutboundError, RefusedURL, Response
 
 NDJSON = b'{"n":1}\n{"n":2}\n{"n":3}\n'
 LONG_LINE = b"x" * 200_000
@@ -206,13 +206,13 @@ def test_refused_urls_name_the_rule_and_connect_nowhere(url, rule):
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
                                      "2002:808:808::1", "192.0.1.1", "100.128.0.1"])
 def test_globally_reachable_addresses_pass_the_address_rule(address):
-    from registry.federation.outbound import _rule_broken
+    from registry.outbound import _rule_broken
 
     assert _rule_broken(ipaddress.ip_address(address)) is None
 
 
 def test_the_allow_list_also_admits_what_an_ipv6_form_carries():
-    from registry.federation.outbound import _Target
+    from registry.outbound import _Target
 
     assert isinstance(Outbound("127.0.0.0/8")._target("http://[64:ff9b::7f00:1]:8080/"), _Target)
 

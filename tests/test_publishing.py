@@ -20,7 +20,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 
 from registry import create_app, models
-from registry.auth.keys import KeyStore
+from registry.crypto.keys import KeyStore
 from registry.services.records import RECORD_TYPES
 from registry.services.seed import seed
 
@@ -277,7 +277,7 @@ def test_owner_network_changes_need_both_scopes(node):
 
 def test_a_foreign_record_names_the_origin_to_publish_at(node, tmp_path):
     app, ctx, tokens = node
-    from registry.federation import envelope
+    from registry.crypto import envelope
     from registry.services.records import apply_copy
 
     casc_node_keys = KeyStore(tmp_path / "casc-node-records.json", "Ed25519", grace=float("inf"))

@@ -17,7 +17,7 @@ import pytest
 from conftest import client_with, fresh_database_url, issue_token, make_settings
 
 from registry import create_app
-from registry.services import Context
+from registry.context import Context
 from registry.services.records import write_record
 from registry.services.seed import seed
 
@@ -318,8 +318,8 @@ def test_elasticsearch_catches_up_from_the_change_log_after_an_outage(search_app
 def test_copies_from_a_snapshot_are_found_on_every_backend(search_app, callers, tmp_path):
     """A snapshot brings copies without change-log entries; every backend indexes them all the same
     (Elasticsearch from the rows' seq, since its outbox is the log)."""
-    from registry.auth.keys import KeyStore
-    from registry.federation import envelope
+    from registry.crypto import envelope
+    from registry.crypto.keys import KeyStore
     from registry.services.records import apply_copy, lock_origin
 
     ctx = search_app.extensions["registry"]

@@ -111,7 +111,7 @@ COLLECTIONS = {"authority": "authorities", "contact_point": "contact-points", "e
 
 def test_api_output_for_every_seed_record_matches_the_schemas(ctx, client):
     """Every seeded record as the API serves it validates against its schema in schemas/."""
-    from registry.services.record_types import RECORD_TYPES
+    from registry.record_types import RECORD_TYPES
 
     served = 0
     with ctx.db.read() as session:
@@ -136,7 +136,7 @@ def test_api_output_for_every_seed_record_matches_the_schemas(ctx, client):
 
 def test_represented_records_match_the_schemas_at_every_tier(ctx):
     """The restricted tier is not served yet, but its form must already meet the contract."""
-    from registry.services.record_types import RECORD_TYPES
+    from registry.record_types import RECORD_TYPES
 
     with ctx.db.read() as session:
         for record_type, kind in RECORD_TYPES.items():

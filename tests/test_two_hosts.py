@@ -20,7 +20,7 @@ from nodes import REGISTRY, free_port
 
 from registry.auth.clients import create_client
 from registry.config import Settings
-from registry.services import Context
+from registry.context import Context
 from registry.services.seed import seed
 
 REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

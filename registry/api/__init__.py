@@ -11,9 +11,9 @@ from registry import contracts
 from registry.api import problems
 from registry.api.paths import register_converters
 from registry.auth.protection import current_caller, init_protection, refuse_invalid_tokens
+from registry.context import Context
 from registry.errors import RegistryError
 from registry.permissions import SCOPES, Caller, require
-from registry.services import Context
 from registry.visibility import Tier
 
 API_VERSION = "1.0.0"

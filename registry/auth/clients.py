@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound
 from registry.permissions import SCOPES, is_known_scope
-from registry.services import Context
 
 
 @dataclass(frozen=True)

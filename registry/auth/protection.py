@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from registry.auth import tokens
+from registry.context import Context
 from registry.errors import Forbidden, Unauthenticated
 from registry.permissions import ANONYMOUS, Caller
-from registry.services import Context
 
 # The OAuth endpoints authenticate clients themselves (HTTP Basic or form credentials).
 UNPROTECTED_PREFIXES = ("/oauth/",)

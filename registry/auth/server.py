@@ -20,8 +20,8 @@ from flask import Flask
 from registry import models
 from registry.auth import clients, tokens
 from registry.auth.tokens import AccessToken
+from registry.context import Context
 from registry.errors import PROBLEM_TYPE_BASE, Unauthenticated
-from registry.services import Context
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 # What a client id can be (RFC 6749 VSCHAR, as long as the column): registry.auth.clients issues 24 hex digits.

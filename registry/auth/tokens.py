@@ -17,10 +17,10 @@ from joserfc.errors import JoseError
 from sqlalchemy import delete, exists, select
 
 from registry import models
+from registry.context import Context
 from registry.db import utcnow
 from registry.errors import Unauthenticated
 from registry.permissions import Caller
-from registry.services import Context
 
 ALGORITHMS = ["ES256"]
 TOKEN_TYPES = {"at+jwt", "application/at+jwt"}

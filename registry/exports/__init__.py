@@ -24,9 +24,10 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.errors import RegistryError
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, authorities, networks, today
+from registry.services import Page, PageResult, authorities, networks, today
 from registry.services.contact_points import current_on
 from registry.services.queries import has_term, network_codes_of
 from registry.services.records import read_record, represent

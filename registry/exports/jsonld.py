@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import orjson
 
+from registry.context import Context
 from registry.exports import (
     CHANNEL_LABELS,
     JSON_LD,
@@ -25,7 +26,7 @@ from registry.exports import (
     walk_authorities,
 )
 from registry.permissions import Caller
-from registry.services import Context, networks
+from registry.services import networks
 from registry.services.authorities import AuthorityFilters
 
 CONTEXT = "https://schema.org"

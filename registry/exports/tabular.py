@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.exports import (
     CSV,
     Export,
@@ -34,7 +35,7 @@ from registry.exports import (
     walk,
 )
 from registry.permissions import Caller
-from registry.services import Context, authorities, contact_points
+from registry.services import authorities, contact_points
 from registry.services.queries import network_codes_of
 from registry.services.records import represent
 from registry.visibility import Tier

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 
+from registry.context import Context
 from registry.exports import (
     CHANNEL_LABELS,
     VCARD,
@@ -37,7 +38,7 @@ from registry.exports import (
     walk_authorities,
 )
 from registry.permissions import Caller
-from registry.services import Context, countries, networks
+from registry.services import countries, networks
 from registry.services.authorities import AuthorityFilters
 
 MEDIA_TYPE = f"{VCARD}; charset=utf-8"

@@ -18,11 +18,11 @@ import orjson
 from sqlalchemy import delete, func, select
 
 from registry import models
+from registry.context import Context
+from registry.crypto.envelope import ALGORITHMS, ENVELOPE_TYPE
 from registry.db import utcnow
 from registry.errors import CursorGone, InvalidParameter, NotFound
-from registry.federation.envelope import ALGORITHMS, ENVELOPE_TYPE
-from registry.services import Context
-from registry.services.record_types import RECORD_TYPES
+from registry.record_types import RECORD_TYPES
 
 MAX_PAGE = 1000
 SNAPSHOT_BATCH = 1000

@@ -2,7 +2,7 @@
 credentials that the peer issued to this node.
 
 The secret has to be sent to the peer, so it cannot be hashed like our own clients' secrets; it is
-encrypted with the instance folder's key (registry.auth.stored_secrets).
+encrypted with the instance folder's key (registry.crypto.stored_secrets).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from registry import models
-from registry.auth.stored_secrets import StoredSecrets
+from registry.context import Context
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound
-from registry.federation.outbound import Outbound, OutboundError, RefusedURL
 from registry.federation.trust import NAME
-from registry.services import Context
+from registry.outbound import OutboundError, RefusedURL
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: s
         raise InvalidParameter("name", "lowercase letters, digits and '-', starting with a letter")
     url = url.rstrip("/")
     try:
-        Outbound.for_settings(ctx.settings).check_url(url)
+        ctx.outbound.check_url(url)
     except RefusedURL as exc:
         raise InvalidParameter("url", str(exc)) from None
     except OutboundError as exc:  # the host name does not resolve: a typo, or the resolver is down
@@ -55,7 +54,7 @@ def add_peer(ctx: Context, name: str, url: str, client_id: str, client_secret: s
     with ctx.db.write() as session:
         if session.get(models.Peer, name) is not None:
             raise Conflict(f"a peer named {name!r} exists; remove it first or choose another name")
-        row = models.Peer(name=name, url=url, client_id=client_id, client_secret=_secrets(ctx).encrypt(client_secret),
+        row = models.Peer(name=name, url=url, client_id=client_id, client_secret=ctx.secrets.encrypt(client_secret),
                           created_at=utcnow())
         session.add(row)
         session.flush()
@@ -78,14 +77,10 @@ def remove_peer(ctx: Context, name: str) -> None:
 
 def credentials(ctx: Context) -> list[PeerCredentials]:
     """Every peer with its secret decrypted, for the puller."""
-    stored = _secrets(ctx)
+    stored = ctx.secrets
     with ctx.db.read() as session:
         return [PeerCredentials(row.name, row.url, row.client_id, stored.decrypt(row.client_secret))
                 for row in session.scalars(select(models.Peer).order_by(models.Peer.name))]
-
-
-def _secrets(ctx: Context) -> StoredSecrets:
-    return StoredSecrets(ctx.settings.instance_path)
 
 
 def _info(row: models.Peer) -> PeerInfo:

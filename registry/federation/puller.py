@@ -36,12 +36,14 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, select
 
 from registry import models
+from registry.context import Context
+from registry.crypto import envelope
 from registry.db import utcnow
 from registry.errors import RegistryError
-from registry.federation import envelope, peers, trust
-from registry.federation.outbound import Outbound, OutboundError, Response
-from registry.services import Context, watching
-from registry.services.record_types import RECORD_TYPES
+from registry.federation import peers, trust
+from registry.outbound import Outbound, OutboundError, Response
+from registry.record_types import RECORD_TYPES
+from registry.services import watching
 from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
 
 logger = logging.getLogger(__name__)
@@ -461,7 +463,7 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
               sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False) -> list[OriginReport]:
     """Pull every trusted origin that a peer offers (or those in `only`), each from the first peer
     that serves it: the origin itself when it is a peer, then the peer furthest ahead."""
-    outbound = Outbound.for_settings(ctx.settings)
+    outbound = ctx.outbound
     trusted = trust.trusted(ctx)
     offers: dict[str, list[tuple[tuple, PeerClient, int]]] = {}
     reports: dict[str, OriginReport] = {}

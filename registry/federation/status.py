@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.db import iso, utcnow
 from registry.errors import InvalidParameter
-from registry.services import Context
 
 COUNTS = ("applied", "duplicate", "stale", "quarantined", "refused")
 

@@ -18,11 +18,11 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
+from registry.crypto.envelope import ALGORITHMS
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound, UpstreamFailed
-from registry.federation.envelope import ALGORITHMS
-from registry.federation.outbound import Outbound, OutboundError, RefusedURL
-from registry.services import Context
+from registry.outbound import OutboundError, RefusedURL
 
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 JWKS_MAX_BYTES = 256 * 1024
@@ -112,7 +112,7 @@ def refresh_keys(ctx: Context, node_id: str) -> models.TrustedOrigin | None:
 def _fetch_keys(ctx: Context, url: str) -> dict:
     """The public keys at `url`, checked: a JWKS of Ed25519/ES256 signing keys with ids, no private parts."""
     try:
-        response = Outbound.for_settings(ctx.settings).request("GET", url, headers={"Accept": "application/json"},
+        response = ctx.outbound.request("GET", url, headers={"Accept": "application/json"},
                                                                max_bytes=JWKS_MAX_BYTES)
     except RefusedURL as exc:
         raise InvalidParameter("jwks_url", str(exc)) from None

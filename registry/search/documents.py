@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import models
+from registry.record_types import parse_date
 from registry.search.text import indexable
-from registry.services.record_types import parse_date
 from registry.taxonomy import fold
 from registry.visibility import Tier, redact
 

@@ -22,6 +22,7 @@ from sqlalchemy import delete, event, func, select
 from registry import models
 from registry.db import CHANGED_RECORDS
 from registry.errors import SearchUnavailable
+from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
     APPLIES_TO_ALL_WHEN_ABSENT,
@@ -32,7 +33,6 @@ from registry.search.documents import (
     build,
     dependents,
 )
-from registry.services.record_types import RECORD_TYPES
 from registry.visibility import Tier
 
 log = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.migrations import extension_schema
+from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
     APPLIES_TO_ALL_WHEN_ABSENT,
@@ -40,7 +41,6 @@ from registry.search.documents import (
     dependents,
 )
 from registry.search.text import Word, words
-from registry.services.record_types import RECORD_TYPES
 from registry.visibility import Tier
 
 D = models.SearchDocumentRow.__table__

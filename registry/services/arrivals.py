@@ -87,7 +87,7 @@ def _lock_counter(session: Session) -> models.ArrivalCounter:
 def record_arrivals_if_empty(session: Session) -> int:
     """Give every record held an arrival, when the log is empty but records exist (a database from
     before the arrival log); the number recorded. Oldest first, so the numbers follow history."""
-    from registry.services.record_types import RECORD_TYPES
+    from registry.record_types import RECORD_TYPES
 
     if session.scalar(select(models.Arrival.number).limit(1)) is not None:
         return 0

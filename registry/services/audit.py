@@ -9,8 +9,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from registry import models
+from registry.context import Context
 from registry.db import iso, utcnow
-from registry.services import Context, Page, PageResult
+from registry.services import Page, PageResult
 from registry.services.queries import paginate
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from registry import contracts, models
+from registry.context import Context
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, filters, search
+from registry.services import Page, PageResult, filters, search
 from registry.services.queries import has_term, in_rank_order, member_of, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier

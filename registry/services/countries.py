@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from registry import models
+from registry.context import Context
 from registry.errors import NotFound, UnknownValue
-from registry.services import Context
 
 
 def list_countries(ctx: Context, with_authorities: bool | None = None) -> list[dict]:

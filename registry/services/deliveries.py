@@ -33,10 +33,11 @@ from sqlalchemy import delete, func, or_, select
 from standardwebhooks import Webhook
 
 from registry import models
+from registry.context import Context
 from registry.db import iso, utcnow
-from registry.federation.outbound import Outbound, OutboundError
+from registry.outbound import Outbound, OutboundError
 from registry.permissions import Caller
-from registry.services import Context, feeds, watching
+from registry.services import feeds, watching
 from registry.services.subscriptions import position, signing_secrets
 
 EVENT_TYPE = "directory.changed"
@@ -209,7 +210,7 @@ def _deliver(ctx: Context, claim: _Claim, notification: _Notification, now: date
     retry_after = None
     started = time.monotonic()
     try:
-        response = Outbound.for_settings(ctx.settings).request("POST", claim.url, headers=headers,
+        response = ctx.outbound.request("POST", claim.url, headers=headers,
                                                                body=notification.body, max_bytes=RESPONSE_MAX_BYTES)
         attempt.status = response.status
         if not 200 <= response.status < 300:

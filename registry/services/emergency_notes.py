@@ -8,8 +8,9 @@ from datetime import date
 from sqlalchemy import not_, or_, select
 
 from registry import models
+from registry.context import Context
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult, filters, search, today
+from registry.services import Page, PageResult, filters, search, today
 from registry.services.queries import has_facet, has_term, in_force, in_rank_order, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier, visible_tiers

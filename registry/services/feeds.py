@@ -30,13 +30,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from sqlalchemy import or_, select
 
 from registry import models
-from registry.auth.stored_secrets import StoredSecrets
+from registry.context import Context
+from registry.crypto.envelope import claims_unverified
 from registry.db import iso
 from registry.errors import CursorGone, InvalidParameter
-from registry.federation.envelope import claims_unverified
 from registry.permissions import Caller
-from registry.services import Context, filters
-from registry.services.record_types import RECORD_TYPES
+from registry.record_types import RECORD_TYPES
+from registry.services import filters
 from registry.services.records import represent
 from registry.visibility import Tier
 
@@ -76,7 +76,7 @@ def resolve_filters(ctx: Context, networks: list[str] | None, countries: list[st
 def _cursor_cipher(ctx: Context) -> AESSIV:
     cipher = _CURSOR_CIPHERS.get(ctx.settings.instance_path)
     if cipher is None:
-        key = StoredSecrets(ctx.settings.instance_path).derived_key("feed-cursors", length=64)
+        key = ctx.secrets.derived_key("feed-cursors", length=64)
         cipher = _CURSOR_CIPHERS[ctx.settings.instance_path] = AESSIV(key)
     return cipher
 

@@ -6,8 +6,8 @@ import difflib
 
 import langcodes
 
+from registry.context import Context
 from registry.errors import UnknownValue
-from registry.services import Context
 from registry.services.networks import resolve_network
 
 

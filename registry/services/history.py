@@ -11,10 +11,11 @@ import contextlib
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.db import iso
 from registry.errors import Gone
 from registry.permissions import Caller
-from registry.services import Context, Page, PageResult
+from registry.services import Page, PageResult
 from registry.services.networks import network_id
 from registry.services.queries import paginate
 from registry.services.records import find_row, read_record

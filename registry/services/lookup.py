@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 
 from registry import models
+from registry.context import Context
 from registry.errors import InvalidParameter
-from registry.services import Context, Page, filters, search, today
+from registry.services import Page, filters, search, today
 from registry.services.contact_points import current_on
 from registry.services.emergency_notes import applies_to, in_force_on, visible_to
 from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of

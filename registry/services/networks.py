@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from registry import models
+from registry.context import Context
 from registry.contracts import common_pattern
 from registry.errors import UnknownValue
 from registry.permissions import Caller
-from registry.services import Context
 from registry.services.records import read_record, represent
 from registry.taxonomy import NameResolver
 from registry.visibility import Tier

@@ -17,10 +17,10 @@ from contextlib import suppress
 
 from sqlalchemy.orm import Session
 
+from registry.context import Context
 from registry.contracts import common_pattern
 from registry.errors import ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionRequired, Unauthenticated
 from registry.permissions import Caller, require
-from registry.services import Context
 from registry.services.networks import network_id
 from registry.services.records import find_row, lock_origin, read_record, represent, write_record
 

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from registry import contracts, models
 from registry.contracts import common_pattern
+from registry.crypto import envelope
 from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
-from registry.federation import envelope
 from registry.permissions import Caller, allows
+from registry.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.search import sql as search_index
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
-from registry.services.record_types import RECORD_TYPES, parse_date, projected_columns
 from registry.taxonomy import Taxonomy
 from registry.visibility import Tier, can_see, redact
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from registry import contracts, models
+from registry.context import Context
+from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, SearchPage, SearchRequest
 from registry.search.text import ParsedQuery, parse
-from registry.services import Context, Page, filters, today
-from registry.services.record_types import RECORD_TYPES
+from registry.services import Page, filters, today
 from registry.services.records import represent
 from registry.visibility import Tier
 

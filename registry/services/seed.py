@@ -15,9 +15,9 @@ import yaml
 from sqlalchemy.orm import Session
 
 from registry import models
+from registry.context import Context
 from registry.db import utcnow
-from registry.services import Context
-from registry.services.record_types import RECORD_TYPES
+from registry.record_types import RECORD_TYPES
 from registry.services.records import write_record
 
 ACTOR = "seed"

@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from registry import models
-from registry.auth.stored_secrets import StoredSecrets
+from registry.context import Context
 from registry.db import iso, utcnow
 from registry.errors import Conflict, InvalidParameter, NotFound, PreconditionFailed, PreconditionRequired
-from registry.federation.outbound import Outbound, OutboundError
+from registry.outbound import OutboundError
 from registry.permissions import Caller, allows, require
-from registry.services import Context, filters
+from registry.record_types import RECORD_TYPES
+from registry.services import filters
 from registry.services.feeds import encode_cursor
-from registry.services.record_types import RECORD_TYPES
 
 # After a rotation the previous secret signs beside the new one this long, so a receiver can switch
 # over without losing a notification.
@@ -50,7 +50,7 @@ def create(ctx: Context, caller: Caller, url: str, networks: list[str], countrie
         last, epoch = position(session)
         row = models.Subscription(
             id=f"sub_{secrets.token_hex(12)}", client_id=caller.client_id, url=url, filters=wanted,
-            secret=StoredSecrets(ctx.settings.instance_path).encrypt(secret), active=True, cursor=last, failures=0,
+            secret=ctx.secrets.encrypt(secret), active=True, cursor=last, failures=0,
             created_at=utcnow(), version=1)
         session.add(row)
         session.flush()
@@ -123,7 +123,7 @@ def delete(ctx: Context, caller: Caller, subscription_id: str, expected_version:
 def rotate_secret(ctx: Context, caller: Caller, subscription_id: str) -> dict:
     """A new secret, returned this once; the one it replaces keeps signing beside it for a day."""
     secret = _new_secret()
-    stored = StoredSecrets(ctx.settings.instance_path)
+    stored = ctx.secrets
     with ctx.db.write() as session:
         row = _find(session, caller, subscription_id)
         row.previous_secret, row.previous_secret_until = row.secret, utcnow() + ROTATION_OVERLAP
@@ -158,7 +158,7 @@ def present(ctx: Context, row: models.Subscription, epoch: str) -> dict:
 
 def signing_secrets(ctx: Context, row: models.Subscription, now: datetime) -> list[str]:
     """The secrets to sign with now: the current one, and the previous one during its overlap."""
-    stored = StoredSecrets(ctx.settings.instance_path)
+    stored = ctx.secrets
     found = [stored.decrypt(row.secret)]
     if row.previous_secret and row.previous_secret_until and row.previous_secret_until > now:
         found.append(stored.decrypt(row.previous_secret))
@@ -175,7 +175,7 @@ def _checked_url(ctx: Context, url: str) -> str:
     if not 1 <= len(url) <= MAX_URL_LENGTH:
         raise InvalidParameter("url", f"an http(s) URL of at most {MAX_URL_LENGTH} characters")
     try:
-        Outbound.for_settings(ctx.settings).check_url(url)
+        ctx.outbound.check_url(url)
     except OutboundError as exc:  # refused by a rule, or a name that does not resolve
         raise InvalidParameter("url", str(exc)) from None
     return url

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import contracts, models
-from registry.services.record_types import RECORD_TYPES
+from registry.record_types import RECORD_TYPES
 from registry.taxonomy import Taxonomy
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from registry.services import Context
+from registry.context import Context
 
 STANDBY_CHECK_SECONDS = 1.0
 

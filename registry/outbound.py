@@ -201,11 +201,6 @@ class Outbound:
             except ValueError:
                 self._allowed_names.add(item.lower().rstrip("."))
 
-    @classmethod
-    def for_settings(cls, settings) -> Outbound:
-        """The node's outbound rules: REGISTRY_FEDERATION_ALLOW_HOSTS and REGISTRY_FEDERATION_TIMEOUT."""
-        return cls(settings.federation_allow_hosts, settings.federation_timeout)
-
     def check_url(self, url: str) -> tuple[str, int, str]:
         """(host, port, first allowed address), or RefusedURL naming the rule the URL breaks."""
         target = self._target(url)
