@@ -300,7 +300,7 @@ def log_prune(older_than_days):
     """Drop old change-log entries (what peers with an older cursor then bootstrap from a snapshot)."""
     from datetime import timedelta
 
-    from registry.federation.feed import prune
+    from registry.services.change_log import prune
 
     pruned = prune(_ctx(), timedelta(days=older_than_days))
     _audit("CLI", f"log prune --older-than-days {older_than_days}")

@@ -101,7 +101,7 @@ def created(output: str) -> tuple[str, str]:
 
 
 def test_a_secretariat_publishes_through_a_served_node(node):
-    """The issue's acceptance walk, against gunicorn: CLI client, token, create, lookup, 403, 428, history."""
+    """A publisher's first session, against gunicorn: CLI client, token, create, lookup, 403, 428, history."""
     base = f"http://127.0.0.1:{node['port']}"
     casc = created(run(node["env"], "clients", "create", "--name", "casc-secretariat", "--scope", "publish:casc"))
     wacap = created(run(node["env"], "clients", "create", "--name", "wacap-secretariat", "--scope", "publish:wacap"))
@@ -163,7 +163,7 @@ def test_a_secretariat_publishes_through_a_served_node(node):
 
 
 def test_search_on_a_served_node(node):
-    """Issue 4's acceptance walk: one contact point in two scripts and with a typo, a country and a
+    """A practitioner's search session: one contact point in two scripts and with a typo, a country and a
     crime read from the words, hostile words, against gunicorn."""
     base = f"http://127.0.0.1:{node['port']}"
     reader = created(run(node["env"], "clients", "create", "--name", "search-reader", "--scope",

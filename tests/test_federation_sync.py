@@ -1,4 +1,4 @@
-"""Pull sync between real nodes (issue 5): three gunicorn processes with their own databases.
+"""Pull sync between real nodes: three gunicorn processes with their own databases.
 
 A hosts CASC; B hosts EJN and pulls A; C pulls only B and trusts A's keys, so everything of A
 reaches C through B's relay. Convergence is proven with per-origin digests over the envelopes each

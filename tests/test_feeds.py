@@ -1,4 +1,4 @@
-"""Partner feeds (issue 6): the changes this node holds in arrival order, and the whole directory,
+"""Partner feeds: the changes this node holds in arrival order, and the whole directory,
 at each caller's visibility tier; on SQLite and PostgreSQL."""
 
 from __future__ import annotations

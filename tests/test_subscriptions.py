@@ -1,4 +1,4 @@
-"""Webhook subscriptions (issue 6, part 3) on SQLite and PostgreSQL: a real receiver on 127.0.0.1
+"""Webhook subscriptions on SQLite and PostgreSQL: a real receiver on 127.0.0.1
 verifies every notification with the standardwebhooks package, as a partner's would."""
 
 from __future__ import annotations

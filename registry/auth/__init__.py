@@ -1,2 +1,2 @@
-"""OAuth2: signing keys, clients, access tokens (issued by Authlib's authorization server) and
-their validation. Only `server` and `protection` touch Flask; the rest is plain Python."""
+"""OAuth2: clients, access tokens (issued by Authlib's authorization server, signed with the keys of
+registry.crypto.keys) and their validation. Only `server` and `protection` touch Flask; the rest is plain Python."""

@@ -1,4 +1,4 @@
-"""Exports practitioners use (issue 6, part 2): the lists as CSV, address cards as vCard 4.0 and
+"""Exports practitioners use: the lists as CSV, address cards as vCard 4.0 and
 schema.org JSON-LD for linked-data consumers.
 
 Every export is made of records as `registry.services.records.represent` serves them, read through

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import timedelta
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from registry import models
 from registry.context import Context
 from registry.crypto.envelope import ALGORITHMS, ENVELOPE_TYPE
-from registry.db import utcnow
 from registry.errors import CursorGone, InvalidParameter, NotFound
 from registry.record_types import RECORD_TYPES
 
@@ -119,19 +117,3 @@ def _snapshot_lines(ctx: Context, origin: str) -> Iterator[bytes]:
                                          "digest": digest.hexdigest()}}) + b"\n"
 
 
-def prune(ctx: Context, older_than: timedelta) -> dict[str, int]:
-    """Drop change-log entries recorded before `older_than` ago, per origin; how many per origin.
-
-    Only a prefix of each origin's log goes (up to the newest entry old enough), so what remains is
-    still gap-free. Records keep their current envelope, so snapshots are unaffected; a consumer whose
-    cursor falls before the remaining log gets 410 and bootstraps from the snapshot.
-    """
-    log = models.ChangeLogEntry
-    cutoff = utcnow() - older_than
-    pruned = {}
-    with ctx.db.write() as session:
-        last_old = session.execute(select(log.origin, func.max(log.seq)).where(log.recorded_at < cutoff)
-                                   .group_by(log.origin)).all()
-        for origin, seq in last_old:
-            pruned[origin] = session.execute(delete(log).where(log.origin == origin, log.seq <= seq)).rowcount
-    return pruned

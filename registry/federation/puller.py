@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 
 import orjson
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from registry import models
 from registry.context import Context
@@ -44,6 +44,7 @@ from registry.federation import peers, trust
 from registry.outbound import Outbound, OutboundError, Response
 from registry.record_types import RECORD_TYPES
 from registry.services import watching
+from registry.services.change_log import restart_relayed_log
 from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
 
 logger = logging.getLogger(__name__)
@@ -375,8 +376,7 @@ class OriginPull:
                 if counter.last_seq > manifest["as_of_seq"]:
                     raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot is at seq {manifest['as_of_seq']}, "
                                       f"behind the {counter.last_seq} held here; not applied")
-                # The relayed log restarts after the snapshot: an older cursor here gets 410.
-                session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == self.origin))
+                restart_relayed_log(session, self.origin)
                 held: set[str] = set()
                 for number, line in enumerate(spool, 1):
                     claims, signed = orjson.loads(line)

@@ -1,4 +1,4 @@
-"""Delivering webhook notifications (issue 6): `deliver_once` is one round over the subscriptions.
+"""Delivering webhook notifications: `deliver_once` is one round over the subscriptions.
 
 A notification is thin: how many changes a subscription's filters let through at its owner's tier,
 between two cursors, and the feed URL that lists them; never record content, so a receiver reads the

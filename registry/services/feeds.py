@@ -1,4 +1,4 @@
-"""Feeds for partner systems (issue 6): every change this node holds, in arrival order, and the
+"""Feeds for partner systems: every change this node holds, in arrival order, and the
 whole directory at one cursor, each at the caller's visibility tier.
 
 A cursor is opaque to partners: the node id, the arrival log's epoch and an arrival number sealed

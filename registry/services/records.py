@@ -28,6 +28,10 @@ from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
 from registry.permissions import Caller, allows
 from registry.record_types import RECORD_TYPES, parse_date, projected_columns
+
+# The database's own search index is written in the writing transaction whatever the search backend:
+# it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
+# a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival

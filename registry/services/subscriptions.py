@@ -1,4 +1,4 @@
-"""Webhook subscriptions (issue 6): a partner system asks to be told when the directory changes.
+"""Webhook subscriptions: a partner system asks to be told when the directory changes.
 
 A subscription belongs to the client that created it (another client's is "not found", so its
 existence does not leak; an admin sees every one). It names a URL, filters (networks, countries,
