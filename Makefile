@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock db seed postgres redis openapi lint bench clean
+.PHONY: run test install lock db seed postgres redis openapi docs lint bench clean
 
 # The exact versions tested, with their hashes (`make lock` refreshes them from pyproject.toml's ranges):
 # requirements.lock for the image, requirements-test.lock (the same and the test tools) for make run/test.
@@ -60,6 +60,10 @@ test: install postgres redis
 
 openapi: install
 	$(BIN)/registry openapi write openapi.yaml
+
+# The settings and commands tables of the documentation, generated from the code.
+docs: install
+	$(BIN)/cog -r README.md $(wildcard docs/*.md)
 
 lint: install
 	$(BIN)/ruff check registry tests bench

@@ -38,7 +38,8 @@ def db():
 
 @db.command("upgrade")
 def db_upgrade():
-    """Create or migrate the database schema to the latest revision."""
+    """Create or migrate the database schema to the latest Alembic revision; builds the SQL search index when
+    records exist but it is empty (after upgrading an older database)."""
     from registry import migrations
     from registry.search.sql import rebuild_if_empty
 
@@ -64,7 +65,10 @@ def db_upgrade():
 
 @cli.command()
 def reindex():
-    """Rebuild the search index from the records (Elasticsearch: a new index, then an alias swap)."""
+    """Rebuild the search index from the records and print its status. SQL backends: in one transaction.
+    Elasticsearch: a new index is built beside the live one, the alias is swapped in one step (searches never
+    see a half-built index), the old index is deleted, and the changes made meanwhile are caught up from the
+    change log."""
     search = _ctx().search
     count = search.rebuild()
     click.echo(f"{search.name}: {count} documents indexed")
@@ -76,8 +80,13 @@ def reindex():
               help="Put every seeded record back as shipped, over its publishers' changes and deletions "
                    "(a demonstration node only).")
 def seed(reset):
-    """Load the demonstration directory in seed_data/. Idempotent, and never over people's work: a record
-    changed or deleted since it was seeded is kept as its publishers left it (unless --reset)."""
+    """Load the demonstration directory in `seed_data/` through the single write path, printing per record type how
+    many were `written`, `unchanged`, `kept` (changed or deleted by their publishers since they were seeded:
+    theirs now, left alone) and `foreign` (held as another origin's copy). Idempotent: a second run adds no
+    versions and no change-log rows. A newer demonstration directory updates only the records still as seeded
+    (`seeded_versions` remembers the version seeding wrote). `--reset` writes the shipped version over every
+    seeded record, publishers' changes and deletions included (new versions, audited; for a demonstration node
+    only)."""
     from registry.services.seed import seed as run_seed
 
     report = run_seed(_ctx(), reset=reset)
@@ -94,7 +103,8 @@ def seed(reset):
 @click.option("--port", type=int, help="Port (default: REGISTRY_PORT).")
 @click.option("--workers", type=int, help="Worker processes (default: REGISTRY_WORKERS).")
 def serve(host, port, workers):
-    """Serve the registry with gunicorn."""
+    """Serve with gunicorn (`--host`, `--port`, `--workers` override the settings). The gunicorn control socket is
+    disabled."""
     from registry.config import Settings
     from registry.server import serve as run_server
 
@@ -117,7 +127,7 @@ def openapi():
 @openapi.command("write")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True), default="openapi.yaml")
 def openapi_write(path):
-    """Write the OpenAPI document generated from the code to PATH (default openapi.yaml)."""
+    """Write the OpenAPI document generated from the code (default `openapi.yaml`)."""
     from registry.api.openapi import openapi_yaml
 
     with open(path, "w", encoding="utf-8") as out:
@@ -127,7 +137,7 @@ def openapi_write(path):
 
 @cli.command("config")
 def show_config():
-    """Print the effective settings (as JSON)."""
+    """Print the effective settings as JSON."""
     import dataclasses
 
     json.dump(dataclasses.asdict(_ctx().settings), sys.stdout, indent=2)
@@ -170,7 +180,9 @@ def clients():
 @click.option("--scope", required=True, help='Space-separated scopes, e.g. "publish:casc directory:read".')
 @_registry_errors
 def clients_create(name, scope):
-    """Create a client and print its id and secret (the secret is shown only this once)."""
+    """`--name NAME --scope "publish:casc directory:read"`: create an OAuth2 client and print its id and secret.
+    The secret is shown only this once; only its SHA-256 is stored. An unknown scope is refused with the list of
+    known ones."""
     from registry.auth.clients import create_client
 
     credentials = create_client(_ctx(), name, scope)
@@ -184,7 +196,7 @@ def clients_create(name, scope):
 @clients.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def clients_list(as_json):
-    """Every client: id, name, scopes, whether disabled."""
+    """Every client: id, name, enabled or disabled, scopes (`--json` for JSON)."""
     from registry.auth.clients import list_clients
 
     found = list_clients(_ctx())
@@ -200,7 +212,7 @@ def clients_list(as_json):
 @click.argument("client")
 @_registry_errors
 def clients_disable(client):
-    """Refuse CLIENT's tokens from now on (by id or name), including tokens already issued."""
+    """`CLIENT` (id or name): refuse its token requests and, at once, every token it already holds."""
     from registry.auth.clients import set_disabled
 
     info = set_disabled(_ctx(), client, True)
@@ -212,7 +224,7 @@ def clients_disable(client):
 @click.argument("client")
 @_registry_errors
 def clients_enable(client):
-    """Let a disabled CLIENT obtain tokens again."""
+    """`CLIENT`: let a disabled client obtain tokens again (tokens from before stay refused)."""
     from registry.auth.clients import set_disabled
 
     info = set_disabled(_ctx(), client, False)
@@ -224,7 +236,7 @@ def clients_enable(client):
 @click.argument("client")
 @_registry_errors
 def clients_rotate_secret(client):
-    """Give CLIENT a new secret; the old one and its tokens stop working at once."""
+    """`CLIENT`: print a new secret; the old one, and tokens obtained with it, stop working at once."""
     from registry.auth.clients import rotate_secret
 
     credentials = rotate_secret(_ctx(), client)
@@ -242,7 +254,10 @@ def keys():
 @click.option("--record-signing", is_flag=True,
               help="Rotate the key that signs record envelopes instead (retired keys stay published).")
 def keys_rotate(record_signing):
-    """Sign new tokens with a new key; the old key verifies until its tokens expire."""
+    """Sign new access tokens with a new key. The old key stays in the JWKS and keeps verifying until its last
+    token has expired (TTL + leeway), then is dropped. Running workers pick the change up at once. With
+    `--record-signing`: sign new record envelopes with a new key instead; retired record keys stay published at
+    `/.well-known/registry-keys.json` for good, so every envelope ever signed keeps verifying."""
     store = _ctx().record_keys if record_signing else _ctx().token_keys
     retired, current = store.rotate()
     _audit("CLI", "keys rotate --record-signing" if record_signing else "keys rotate")
@@ -258,7 +273,7 @@ def keys_rotate(record_signing):
 @click.pass_context
 @with_appcontext
 def audit_log(click_ctx, client, record, outcome, limit, as_json):
-    """The audit log, newest first: every write and refused write attempt."""
+    """The audit log, newest first (`--client`, `--record`, `--outcome accepted|refused`, `--limit`, `--json`)."""
     if click_ctx.invoked_subcommand is not None:
         return
     from registry.services import Page, audit
@@ -278,7 +293,8 @@ def audit_log(click_ctx, client, record, outcome, limit, as_json):
 @click.option("--older-than-days", type=click.IntRange(0, None), required=True,
               help="Drop entries last seen more than this many days ago (0: every entry).")
 def audit_prune(older_than_days):
-    """Drop old audit entries (retention of the audit log; run it from cron)."""
+    """`--older-than-days N`: drop audit entries last seen more than N days ago (0: all): the audit log's
+    retention, run from cron like `registry log prune`. Audited itself."""
     from datetime import timedelta
 
     from registry.services import audit
@@ -297,7 +313,9 @@ def change_log():
 @click.option("--older-than-days", type=click.IntRange(0, None), required=True,
               help="Drop entries recorded more than this many days ago (0: every entry).")
 def log_prune(older_than_days):
-    """Drop old change-log entries (what peers with an older cursor then bootstrap from a snapshot)."""
+    """`--older-than-days N`: drop change-log entries recorded more than N days ago (0: all), a prefix per origin
+    so the rest stays gap-free. Peers whose cursor is older then get 410 and bootstrap from the snapshot
+    (records keep their current envelope). Run it from cron to bound the log."""
     from datetime import timedelta
 
     from registry.services.change_log import prune
@@ -320,7 +338,8 @@ def origins():
               "e.g. https://casc.example.org/.well-known/registry-keys.json.")
 @_registry_errors
 def origins_trust(node_id, namespace, jwks_url):
-    """Accept NODE_ID's records: fetch its record keys now and pin them."""
+    """`NODE_ID --namespace NS --jwks-url URL`: accept NODE_ID's records, whose ids are `NS:...`. Its record keys
+    are fetched from URL now and pinned; trusting again re-fetches them."""
     from registry.federation.trust import trust_origin
 
     info = trust_origin(_ctx(), node_id, namespace, jwks_url)
@@ -331,7 +350,7 @@ def origins_trust(node_id, namespace, jwks_url):
 @origins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def origins_list(as_json):
-    """Every trusted origin: namespace, key ids, JWKS URL."""
+    """Trusted origins: namespace, JWKS URL, pinned key ids (`--json`)."""
     from registry.federation.trust import list_trusted
 
     found = list_trusted(_ctx())
@@ -346,7 +365,7 @@ def origins_list(as_json):
 @click.argument("node_id")
 @_registry_errors
 def origins_remove(node_id):
-    """Stop accepting NODE_ID's records (copies already held stay, read-only)."""
+    """`NODE_ID`: stop accepting its records (copies held stay, read-only; nothing more is pulled)."""
     from registry.federation.trust import untrust_origin
 
     untrust_origin(_ctx(), node_id)
@@ -367,7 +386,9 @@ def peers():
               help="Its secret (or set REGISTRY_PEER_CLIENT_SECRET, to keep it out of the shell history).")
 @_registry_errors
 def peers_add(name, url, client_id, client_secret):
-    """Pull from the peer NAME at URL (kept encrypted with a key in the instance folder)."""
+    """`NAME --url URL --client-id ID --client-secret SECRET` (or `REGISTRY_PEER_CLIENT_SECRET` in the
+    environment): pull from the node at URL with the client credentials it issued to this node. The secret is
+    stored encrypted with `instance/keys/stored-secrets.key`."""
     from registry.federation.peers import add_peer
 
     info = add_peer(_ctx(), name, url, client_id, client_secret)
@@ -378,7 +399,7 @@ def peers_add(name, url, client_id, client_secret):
 @peers.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def peers_list(as_json):
-    """Every peer: name, URL, client id (never the secret)."""
+    """Peers: name, URL, client id, never the secret (`--json`)."""
     from registry.federation.peers import list_peers
 
     found = list_peers(_ctx())
@@ -393,7 +414,7 @@ def peers_list(as_json):
 @click.argument("name")
 @_registry_errors
 def peers_remove(name):
-    """Stop pulling from the peer NAME (copies it brought stay)."""
+    """`NAME`: stop pulling from it (copies it brought stay)."""
     from registry.federation.peers import remove_peer
 
     remove_peer(_ctx(), name)
@@ -410,7 +431,10 @@ def peers_remove(name):
 @click.pass_context
 @with_appcontext
 def sync(click_ctx, once, watch, only, as_json):
-    """Pull the trusted origins' records from the peers: `--once` or `--watch`."""
+    """`--once`: one round over the peers, printing a line per origin, exit status 1 if an origin failed.
+    `--watch`: a round every `REGISTRY_SYNC_INTERVAL` seconds until SIGTERM/SIGINT (it finishes the page it is
+    on); failing origins are put off with backoff. `--origin NODE_ID` (repeatable) limits the round; `--json`
+    prints reports as JSON lines."""
     if click_ctx.invoked_subcommand is not None:
         return
     if once == watch:
@@ -454,7 +478,8 @@ def _report_line(report) -> str:
 @sync.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def sync_status(as_json):
-    """Per origin: source, cursor, lag, counts, last success and last error."""
+    """Per origin: trusted or not, source peer, cursor, lag in records and seconds, counts of applied, duplicate,
+    stale, quarantined and refused versions, last success, last error (`--json`)."""
     from registry.federation.status import sync_status as status
 
     found = status(_ctx())
@@ -474,7 +499,8 @@ def sync_status(as_json):
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="Newest items shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines (with the envelopes).")
 def sync_quarantine(origin, limit, as_json):
-    """Versions held back (equivocation, a body this node cannot hold), newest first, with the reason."""
+    """Versions held back (equivocation, a body this node cannot hold), newest first, with the reason (`--origin`,
+    `--limit`, `--json` with the envelopes)."""
     from registry.federation.status import quarantine
 
     for item in quarantine(_ctx(), origin, limit):
@@ -502,8 +528,13 @@ def sync_quarantine(origin, limit, as_json):
 @click.option("--interval", type=click.IntRange(1, 86400), default=60, show_default=True,
               help="Seconds between two runs with --watch.")
 def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeout, watch, interval):
-    """Keep a verified copy of the directory of the node at URL: bootstrap from its full feed, then
-    follow its changes, checking every record against its origin's signature."""
+    """`URL --client-id ID --client-secret SECRET --out DIR`: the reference partner client. Keeps a copy of the
+    node's directory in `DIR/mirror.sqlite3`: bootstraps from `/feeds/directory.ndjson`, follows
+    `/feeds/changes`, and verifies every record's envelope with its origin's keys (the node's own from its
+    metadata; others with `--trust ORIGIN=JWKS_URL`). A record that does not verify stops the run before the
+    cursor moves; records served without an envelope (a client below `directory:restricted`) are kept marked
+    unverified. `--watch`, `--interval`, `--allow-host 127.0.0.1` for a local node, `--scope`, `--timeout`.
+    Needs no database of its own."""
 
     from registry.mirror import Mirror, MirrorError
     from registry.mirror import watch as watch_mirror
@@ -538,7 +569,11 @@ def mirror(url, client_id, client_secret, out, trust, scope, allow_hosts, timeou
 @click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT.")
 @click.option("--json", "as_json", is_flag=True, help="Print each attempt as a JSON line.")
 def deliver(once, watch, as_json):
-    """Notify the webhook subscriptions of what arrived: `--once` or `--watch`."""
+    """`--once`: one round of webhook deliveries (each due subscription with new changes gets one notification or
+    its pending retry), a line per attempt, exit status 1 if one failed. `--watch`: a round every
+    `REGISTRY_SYNC_INTERVAL` seconds until SIGTERM/SIGINT, one such loop per database: started on several hosts,
+    one works and the others stand by and take over within a second of its end. `--json` prints attempts as JSON
+    lines. `registry sync --watch` also runs a round after each sync round."""
     if once == watch:
         raise click.UsageError("give --once or --watch")
 
@@ -593,7 +628,8 @@ def subscriptions():
 @subscriptions.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def subscriptions_list(as_json):
-    """Every subscription: id, client, URL, active, failures, cursor (never a secret)."""
+    """Every webhook subscription: id, client, URL, active or disabled (with the reason), failures, cursor; never a
+    secret (`--json`)."""
     from registry.services.subscriptions import all_subscriptions
 
     found = all_subscriptions(_ctx())

@@ -23,119 +23,190 @@ class ConfigError(ValueError):
     """A setting has a value the registry cannot use."""
 
 
-def _setting(env: str, default, help: str):
-    return field(default=default, metadata={"env": env, "help": help})
+def _setting(env: str, default, help: str, shown: str):
+    """A setting read from `env`; `help` and `shown` (the default as people read it) make its row of
+    the README's settings table, which is generated from here (`make docs`)."""
+    return field(default=default, metadata={"env": env, "help": help, "shown": shown})
 
 
 @dataclass(frozen=True)
 class Settings:
     node_id: str = _setting(
-        "REGISTRY_NODE_ID", "local", "This node's identity in the federation (lowercase letters, digits, `-`)."
+        "REGISTRY_NODE_ID", "local",
+        "This node's identity in the federation (lowercase letters, digits, `-`). It is the `origin` of every "
+        "record the node publishes.",
+        shown="`local`",
     )
     namespace: str = _setting(
-        "REGISTRY_NAMESPACE", "", "Id namespace of the records this node issues (`<namespace>:<local id>`). "
-        "Defaults to the node id."
+        "REGISTRY_NAMESPACE", "",
+        "Id namespace of the records this node issues: ids are `<namespace>:<local id>`, e.g. `local:kg-gpo`.",
+        shown="the node id",
     )
     instance_path: str = _setting(
         "REGISTRY_INSTANCE_PATH", str(PROJECT_ROOT / "instance"),
-        "Folder for the embedded database and generated keys.",
+        "Folder for the embedded database and the generated keys (`keys/access-tokens.json`, mode 0600). Created "
+        "at start.",
+        shown="`./instance`",
     )
     database_url: str = _setting(
         "REGISTRY_DATABASE_URL", "",
-        "SQLAlchemy URL. Default: SQLite file `registry.sqlite3` in the instance folder. "
-        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+        "SQLAlchemy URL. PostgreSQL: `postgresql+psycopg://user@host:port/db`.",
+        shown="SQLite `registry.sqlite3` in the instance folder",
     )
-    host: str = _setting("REGISTRY_HOST", "127.0.0.1", "Address `registry serve` binds to.")
-    port: int = _setting("REGISTRY_PORT", 8000, "Port `registry serve` listens on.")
-    workers: int = _setting("REGISTRY_WORKERS", 2, "Number of gunicorn worker processes for `registry serve`.")
+    host: str = _setting(
+        "REGISTRY_HOST", "127.0.0.1",
+        "Address `registry serve` binds to.",
+        shown="`127.0.0.1`",
+    )
+    port: int = _setting(
+        "REGISTRY_PORT", 8000,
+        "Port `registry serve` listens on.",
+        shown="`8000`",
+    )
+    workers: int = _setting(
+        "REGISTRY_WORKERS", 2,
+        "gunicorn worker processes for `registry serve`.",
+        shown="`2`",
+    )
     worker_timeout: int = _setting(
         "REGISTRY_WORKER_TIMEOUT", 120,
-        "Seconds a gunicorn worker may spend on one answer before it is restarted, streamed answers included "
-        "(a snapshot or the directory feed of 100,000 records takes about 10-30 s).",
+        "Seconds a gunicorn (sync) worker may spend on one answer before it is restarted, streamed answers "
+        "included: a federation snapshot or the directory feed of the 120,000-record benchmark directory takes "
+        "10–30 s to serve. Raise it for larger directories.",
+        shown="`120`",
     )
-    default_page_size: int = _setting("REGISTRY_DEFAULT_PAGE_SIZE", 50, "Page size when a request gives none.")
-    max_page_size: int = _setting("REGISTRY_MAX_PAGE_SIZE", 200, "Largest page size a request may ask for.")
+    default_page_size: int = _setting(
+        "REGISTRY_DEFAULT_PAGE_SIZE", 50,
+        "Page size when a request gives none.",
+        shown="`50`",
+    )
+    max_page_size: int = _setting(
+        "REGISTRY_MAX_PAGE_SIZE", 200,
+        "Largest `page_size` a request may ask for; more is a 422.",
+        shown="`200`",
+    )
     response_cache_size: int = _setting(
         "REGISTRY_RESPONSE_CACHE_SIZE", 2048,
-        "Answers each worker process keeps in its cache of GET responses (0 turns the cache off). "
-        "Entries are keyed by the data version, so a write is visible at once.",
+        "GET answers each worker process keeps (0: no cache). Entries are keyed by what the route reads of the "
+        "request (path parameters, its query arguments as validated, the representation negotiated from "
+        "`Accept`), the caller's scopes, the day and the data version (the last arrival and the sum of the "
+        "origins' change-log counters), so a write is visible at once in every process; with Elasticsearch also "
+        "by how far its index has followed the change log, so an answer built while the index lagged is not "
+        "served once it has caught up. A parameter the route does not read, an unknown media type in `Accept` or "
+        "a request the route refuses makes no entry.",
+        shown="`2048`",
     )
     response_cache_bytes: int = _setting(
         "REGISTRY_RESPONSE_CACHE_BYTES", 32 * 1024 * 1024,
-        "Bytes of answers (bodies and headers) each worker process keeps in its cache of GET responses at "
-        "most; an answer larger than a sixteenth of it is not kept.",
+        "Bytes of answers (bodies and headers) each worker's response cache holds at most (32 MiB), least "
+        "recently used out first; an answer larger than a sixteenth of it is not kept. 0: no cache.",
+        shown="`33554432`",
     )
     public_url: str = _setting(
         "REGISTRY_PUBLIC_URL", "",
-        "The URL clients reach this node at, without a trailing slash: the `iss` and `aud` of its access "
-        "tokens. Default: `http://HOST:PORT`.",
+        "The URL clients reach this node at: the `iss` and `aud` of its access tokens, the base of the metadata's"
+        " endpoint URLs and of every absolute URL in answers (`Link`, `Location`, exports, webhooks). The "
+        "request's `Host` header is never used for them. Set it behind a proxy.",
+        shown="`http://HOST:PORT`",
     )
     trusted_proxies: str = _setting(
         "REGISTRY_TRUSTED_PROXIES", "",
-        "Reverse proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR networks. "
-        "Empty: the header is ignored and the caller is the connection's address.",
+        "Reverse proxies whose `X-Forwarded-For` is believed, as comma-separated addresses or CIDR networks (e.g."
+        " `127.0.0.1` for a proxy on the same host). When a request comes from one of them, the caller is the "
+        "rightmost address of `X-Forwarded-For` that is not a trusted proxy; rate limits and the audit log count "
+        "that address. Empty: the header is ignored. No other forwarded header is used.",
+        shown="empty",
     )
     access_token_ttl: int = _setting(
-        "REGISTRY_ACCESS_TOKEN_TTL", 600, "Lifetime of access tokens in seconds (at most 900)."
+        "REGISTRY_ACCESS_TOKEN_TTL", 600,
+        "Lifetime of access tokens in seconds (1 to 900).",
+        shown="`600`",
     )
     token_leeway: int = _setting(
-        "REGISTRY_TOKEN_LEEWAY", 30, "Clock skew in seconds tolerated on a token's `exp`, `nbf` and `iat`."
+        "REGISTRY_TOKEN_LEEWAY", 30,
+        "Clock skew in seconds tolerated on `exp`, `nbf` and `iat` (0 to 120).",
+        shown="`30`",
     )
     max_body_bytes: int = _setting(
-        "REGISTRY_MAX_BODY_BYTES", 256 * 1024, "Largest request body accepted; a larger one gets 413."
+        "REGISTRY_MAX_BODY_BYTES", 256 * 1024,
+        "Largest request body; a larger one is a 413.",
+        shown="`262144`",
     )
     rate_limit_client: str = _setting(
         "REGISTRY_RATE_LIMIT_CLIENT", "1200/minute",
-        "Requests an authenticated client may make (flask-limiter notation, `;` between limits).",
+        "Requests per authenticated client (flask-limiter notation; `;` separates several limits, e.g. "
+        "`20/second;1200/minute`).",
+        shown="`1200/minute`",
     )
     rate_limit_address: str = _setting(
-        "REGISTRY_RATE_LIMIT_ADDRESS", "600/minute", "Requests an anonymous caller may make per IP address."
+        "REGISTRY_RATE_LIMIT_ADDRESS", "600/minute",
+        "Requests per IP address from anonymous callers.",
+        shown="`600/minute`",
     )
     rate_limit_token: str = _setting(
         "REGISTRY_RATE_LIMIT_TOKEN", "30/minute",
-        "Requests to the OAuth endpoints (token, revocation, introspection) per IP address.",
+        "Requests per IP address to `/oauth/token`, `/oauth/revoke` and `/oauth/introspect`, where secrets are "
+        "tried.",
+        shown="`30/minute`",
     )
     rate_limit_storage_url: str = _setting(
         "REGISTRY_RATE_LIMIT_STORAGE_URL", "memory://",
-        "Where rate-limit counters live. `memory://` counts per worker process; `redis://host:6379` "
-        "shares them between processes and hosts.",
+        "Where rate-limit counters live. `memory://` counts per worker process (so the effective limit is "
+        "multiplied by `REGISTRY_WORKERS`); `redis://127.0.0.1:6379` shares them between processes and hosts.",
+        shown="`memory://`",
     )
     search_url: str = _setting(
         "REGISTRY_SEARCH_URL", "",
-        "Elasticsearch (or OpenSearch-compatible) server to search with, e.g. `http://127.0.0.1:9200`. "
-        "Empty: search the registry's own database (SQLite FTS5 or PostgreSQL full text).",
+        "An Elasticsearch (or OpenSearch-compatible) server to search with, e.g. `http://127.0.0.1:9200` "
+        "(credentials in the URL if needed). Empty: search the registry's own database (SQLite FTS5, or "
+        "PostgreSQL full text). See [Search](#search).",
+        shown="empty",
     )
     search_index: str = _setting(
         "REGISTRY_SEARCH_INDEX", "",
-        "Name of the Elasticsearch alias searched (each `registry reindex` builds a new index behind it). "
-        "Default: `registry-<node id>`.",
+        "The Elasticsearch alias searched and written; each `registry reindex` builds a new index "
+        "`<alias>-<timestamp>` behind it.",
+        shown="`registry-<node id>`",
     )
     federation_allow_hosts: str = _setting(
         "REGISTRY_FEDERATION_ALLOW_HOSTS", "",
-        "Hosts that peer and JWKS URLs may point to although they are private, loopback or link-local: "
-        "comma-separated names, addresses or CIDR networks (e.g. `127.0.0.1` to run nodes side by side). "
-        "Outbound requests to such addresses are refused otherwise.",
+        "Hosts that are not globally reachable (private, shared, loopback, link-local...) that peer, JWKS and "
+        "webhook URLs may point to: comma-separated names, addresses or CIDR networks (`127.0.0.1` to run nodes "
+        "side by side, `10.0.0.0/8` inside a private network). Outbound requests to such addresses are refused "
+        "otherwise.",
+        shown="empty",
     )
     federation_timeout: int = _setting(
         "REGISTRY_FEDERATION_TIMEOUT", 30,
-        "Seconds an outbound federation request may take (a snapshot: seconds between two reads).",
+        "Seconds an outbound federation request may take in all (connect, headers and body); for a snapshot, the "
+        "longest wait between two reads.",
+        shown="`30`",
     )
     sync_interval: int = _setting(
-        "REGISTRY_SYNC_INTERVAL", 60, "Seconds `registry sync --watch` waits between two rounds over its peers."
+        "REGISTRY_SYNC_INTERVAL", 60,
+        "Seconds `registry sync --watch` waits between two rounds over its peers.",
+        shown="`60`",
     )
     log_format: str = _setting(
         "REGISTRY_LOG_FORMAT", "json",
-        "How `registry serve` writes its logs to standard error: `json`, one object per line with the request "
-        "id, or `text` for people reading a terminal.",
+        "How `registry serve` writes its logs to standard error: `json`, one object per line (`time`, `level`, "
+        "`logger`, `message`, `request_id`, `pid`, and for the access log `method`, `path`, `route`, `status`, "
+        "`duration_ms`, `address`, `client_id`, `user_agent`; never the query string), or `text` for a terminal. "
+        "The application writes the access log (gunicorn's own is off); `/healthz`, `/readyz` and `/metrics` are "
+        "left out of it.",
+        shown="`json`",
     )
     metrics_allow: str = _setting(
         "REGISTRY_METRICS_ALLOW", "127.0.0.1,::1",
-        "Addresses or CIDR networks that may read `/metrics` (the caller's address as the rate limits see "
-        "it). `off`: `/metrics` answers 404 to everyone and nothing is counted.",
+        "Addresses or CIDR networks that may read `/metrics`, judged on the caller's address as the rate limits "
+        "see it (behind a trusted proxy, the forwarded one). Others get a 404. `off`: `/metrics` is off (404 to "
+        "everyone) and nothing is counted.",
+        shown="`127.0.0.1,::1`",
     )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
-        "Folder holding the taxonomies and the demonstration directory.",
+        "Folder with the taxonomies and the demonstration directory.",
+        shown="`./seed_data`",
     )
 
     @classmethod

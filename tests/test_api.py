@@ -217,7 +217,7 @@ def test_responses_are_utf8_json(client):
 
 
 def test_tiered_answers_are_private_vary_by_authorization_and_are_not_sniffed(app, tokens):
-    from tests.conftest import client_with
+    from conftest import client_with
 
     anonymous = app.test_client().get("/api/v1/authorities?country=KG")
     reader = client_with(app, tokens("directory:read")).get("/api/v1/contact-points?country=KG")

@@ -41,7 +41,7 @@ def test_errors_are_not_cached(fresh_ctx):
 def test_an_answer_cached_for_one_caller_is_never_served_to_a_caller_with_other_scopes(fresh_ctx):
     """The cache answers before a route checks its scope: an admin's or a peer's cached answer must
     not reach an anonymous caller or a caller of the same tier holding other scopes."""
-    from tests.conftest import bearer, issue_token
+    from conftest import bearer, issue_token
 
     app = create_app(fresh_ctx.settings)
     client = app.test_client()
@@ -55,8 +55,9 @@ def test_an_answer_cached_for_one_caller_is_never_served_to_a_caller_with_other_
 def test_administration_answers_are_never_kept(fresh_ctx):
     """Clients, keys, audit, sync state and subscriptions change without a directory write: their
     answers are no-store, so a new client shows at once."""
+    from conftest import bearer, issue_token
+
     from registry.auth.clients import create_client
-    from tests.conftest import bearer, issue_token
 
     app = create_app(fresh_ctx.settings)
     admin = bearer(issue_token(app, "admin"))

@@ -81,7 +81,7 @@ def test_every_command_is_in_the_readme():
 
 
 def test_migrations_match_the_models(backend, tmp_path):
-    from tests.conftest import fresh_database_url
+    from conftest import fresh_database_url
 
     engine = create_engine(fresh_database_url(backend, tmp_path))
     with engine.connect() as connection:
@@ -164,3 +164,17 @@ def test_each_layer_imports_only_the_layers_below_it():
     checked = subprocess.run([str(lint), "--config", "pyproject.toml", "--no-cache"], cwd=PROJECT_ROOT,
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+
+
+def test_the_generated_tables_of_the_documentation_are_current():
+    """The settings and commands tables come from the code (`make docs`): a setting or command added or
+    reworded without regenerating them fails here."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cog = Path(sys.executable).parent / "cog"
+    documents = ["README.md", *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md"))]
+    checked = subprocess.run([str(cog), "--check", *documents], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             timeout=120)
+    assert checked.returncode == 0, "run make docs: " + checked.stdout + checked.stderr

@@ -19,7 +19,7 @@ NUL = "\x00"
 
 @pytest.fixture(scope="module")
 def node(backend, tmp_path_factory):
-    from tests.conftest import fresh_database_url, make_settings
+    from conftest import fresh_database_url, make_settings
 
     tmp_path = tmp_path_factory.mktemp(f"control-{backend}")
     app = create_app(make_settings(fresh_database_url(backend, tmp_path), tmp_path, rate_limit_token="10000/minute",

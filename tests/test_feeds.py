@@ -139,7 +139,7 @@ def test_the_directory_streams_every_live_record_with_a_cursor_and_an_etag(ctx, 
 def test_pages_and_cursors_count_only_what_the_caller_may_see(fresh_ctx):
     """Visibility is applied before a page is cut and a cursor moves only over visible arrivals: neither
     empty pages nor cursors (sealed, and the same for the same position) count hidden arrivals."""
-    from tests.test_publishing import NOTE
+    from test_publishing import NOTE
 
     app = create_app(fresh_ctx.settings)
 
@@ -174,7 +174,7 @@ def test_pages_and_cursors_count_only_what_the_caller_may_see(fresh_ctx):
 
 
 def test_the_directory_etag_differs_between_publishers_of_different_networks(fresh_ctx):
-    from tests.test_limits import add_network
+    from test_limits import add_network
 
     app = create_app(fresh_ctx.settings)
     for code in ("casc", "ejn"):

@@ -18,7 +18,7 @@ CASC_AUTHORITY = "local:kg-gpo"
 
 @pytest.fixture(scope="module")
 def casc_and_ejn(node):  # noqa: F811
-    from tests.conftest import issue_token
+    from conftest import issue_token
 
     app, ctx, tokens = node
     tokens["publish:casc publish:ejn"] = issue_token(app, "publish:casc publish:ejn")
@@ -54,7 +54,7 @@ def test_a_record_attaches_only_to_authorities_of_its_network(casc_and_ejn):
     # Armenia's Prosecutor General's Office is CASC's and a GlobE member.
     globe_cp = CONTACT_POINT | {"owner_network": "globe", "authority_id": "local:am-pgo",
                                 "roles": [{"network": "globe", "role": "contact_point"}]}
-    from tests.conftest import issue_token
+    from conftest import issue_token
 
     assert client_with(app, issue_token(app, "publish:globe")).post(
         "/api/v1/contact-points", json=globe_cp).status_code == 201

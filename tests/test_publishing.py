@@ -161,7 +161,7 @@ def precondition(app, tokens, method, path) -> dict:
 
 
 def test_every_write_route_against_every_kind_of_token(node):
-    """Every write route against every kind of token: each write route x each token; refusals leave the database unchanged."""
+    """Each write route with each kind of token; refusals leave the database unchanged."""
     app, ctx, tokens = node
     routes = write_routes(app, tokens)
     failures = []
