@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN.md §4, §6): the scopes, the caller, and one declarative policy table.
+"""Who may do what: the scopes, the caller, and one declarative policy table.
 
 Reading is governed by visibility tiers (registry.visibility), decided per field from the caller's
 scopes; every other action is listed in POLICY with the scope it needs. Services call `require`;

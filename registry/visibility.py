@@ -1,4 +1,4 @@
-"""Who may see what (DESIGN.md §3): every visibility decision, per field, in one table.
+"""Who may see what (docs/api.md, Visibility): every visibility decision, per field, in one table.
 
 A record is first checked against its record-level tier, then each field above the caller's
 tier is removed. Every way out (API, search, exports, feeds) passes records through `redact`.

@@ -1,7 +1,7 @@
 """A hostile relay: a real HTTP peer that sits between a puller and an upstream node and lies on demand.
 
 The federation design says a puller must not trust the node it pulls from, only the origins' signatures
-(DESIGN.md §5). A mock of the puller's HTTP client cannot show that: the lies have to arrive over a real
+(docs/federation-protocol.md). A mock of the puller's HTTP client cannot show that: the lies have to arrive over a real
 socket, through the real outbound client, the way a compromised or broken peer would tell them. So this
 relay forwards every request to an upstream node as it is (method, path, query, headers with
 Authorization, body) and answers with the upstream's answer byte for byte, until a test arms a fault.

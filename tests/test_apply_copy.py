@@ -1,4 +1,4 @@
-"""The origin-authoritative apply rule (DESIGN.md §5) on one node, SQLite and PostgreSQL: what
+"""The origin-authoritative apply rule on one node, SQLite and PostgreSQL: what
 `records.apply_copy` does with each version of a foreign origin that sync verified."""
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from registry.cli import cli
 from registry.config import PROJECT_ROOT, ConfigError, Settings
 from registry.db import Base
 
-README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+# What people read: the README and the documents of docs/, where the reference tables live.
+README = "\n".join(path.read_text(encoding="utf-8")
+                   for path in [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))])
 
 
 def test_openapi_yaml_is_generated_from_the_code(tmp_path):
@@ -178,3 +180,51 @@ def test_the_generated_tables_of_the_documentation_are_current():
     checked = subprocess.run([str(cog), "--check", *documents], cwd=PROJECT_ROOT, capture_output=True, text=True,
                              timeout=120)
     assert checked.returncode == 0, "run make docs: " + checked.stdout + checked.stderr
+
+
+def test_the_documentation_points_only_inside_the_repository():
+    """Every relative link of every Markdown file leads to a file of the repository, and nothing names a
+    place outside it."""
+    problems = []
+    files = [p for p in PROJECT_ROOT.rglob("*.md") if not {".venv", "out", "node_modules"} & set(p.parts)
+             and ".pytest_cache" not in p.parts]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            resolved = (path.parent / target.split("#")[0]).resolve()
+            if not resolved.is_relative_to(PROJECT_ROOT) or not resolved.exists():
+                problems.append(f"{path.relative_to(PROJECT_ROOT)}: {target}")
+        if "../shared" in text or "DESIGN.md" in text:
+            problems.append(f"{path.relative_to(PROJECT_ROOT)} names a document outside the repository")
+    assert problems == []
+
+
+def test_the_protocol_test_vectors_are_what_the_code_signs_and_verifies():
+    """docs/federation-protocol.md gives another implementation a signed envelope, its canonical bytes
+    and the public key: they must stay exactly what this code produces and accepts."""
+    import json
+
+    import rfc8785
+    from joserfc.jwk import KeySet, OKPKey
+
+    from registry.crypto import envelope
+
+    text = (PROJECT_ROOT / "docs" / "federation-protocol.md").read_text(encoding="utf-8")
+    block = text.split("<!-- test-vector -->", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    vector = json.loads(block)
+    claims = vector["claims"]
+    assert rfc8785.dumps(claims).decode() == vector["canonical_payload"]
+    assert envelope.body_hash(claims["body"]) == claims["body_hash"] == vector["body_hash"]
+    signed = envelope.sign(KeySet([OKPKey.import_key(vector["private_jwk"])]), origin=claims["origin"],
+                           seq=claims["seq"], record_id=claims["id"], record_type=claims["type"],
+                           version=claims["version"], deleted=claims["deleted"],
+                           owner_network=claims["owner_network"], updated_at=claims["updated_at"],
+                           body=claims["body"])
+    assert signed == vector["envelope"]
+    public = KeySet.import_key_set({"keys": [vector["public_jwk"]]})
+    assert envelope.verify(vector["envelope"], public) == claims
+    tampered = vector["envelope"][:-2] + ("A" if vector["envelope"][-2] != "A" else "B") + vector["envelope"][-1]
+    with pytest.raises(envelope.InvalidEnvelope):
+        envelope.verify(tampered, public)

@@ -1,4 +1,4 @@
-"""Signed envelopes and the feeds a node serves to its peers (DESIGN.md §5), on SQLite and PostgreSQL."""
+"""Signed envelopes and the feeds a node serves to its peers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signed envelopes: every version of every record, signed by its origin (DESIGN.md §5).
+"""Signed envelopes: every version of every record, signed by its origin (docs/federation-protocol.md).
 
 An envelope is a compact JWS (schemas/envelope.json) whose payload is the RFC 8785 canonical JSON
 of `{origin, seq, id, type, version, deleted, owner_network, updated_at, schema, body_hash, body}`;

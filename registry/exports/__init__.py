@@ -3,7 +3,7 @@ schema.org JSON-LD for linked-data consumers.
 
 Every export is made of records as `registry.services.records.represent` serves them, read through
 the same services as the JSON routes: the same filters and 422s, the same 404 for a record above the
-caller's tier and 410 for a deleted one, the same tier per field (DESIGN.md §3). A field the JSON
+caller's tier and 410 for a deleted one, the same tier per field (docs/api.md, Visibility). A field the JSON
 leaves out is absent from every export too. An item is read at the caller's tier for its record
 (a secretariat sees its own network's record in full, as in the JSON); the records an export adds to
 it (an authority's contact points, a country's authorities) are read at the caller's list tier, as

@@ -1,4 +1,4 @@
-"""What a node serves to its peers (DESIGN.md §5): the origins it holds, each origin's change feed
+"""What a node serves to its peers (docs/federation-protocol.md): the origins it holds, each origin's change feed
 and snapshot, and its own metadata. Every item carries the origin's envelope as it was signed.
 
 The change feed is read by `seq`, which is gap-free per origin: a page is the entries after the

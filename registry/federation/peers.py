@@ -1,4 +1,4 @@
-"""The nodes this node pulls from (DESIGN.md §5, Trust): a name, a base URL and the OAuth2 client
+"""The nodes this node pulls from (docs/federation.md, Trust): a name, a base URL and the OAuth2 client
 credentials that the peer issued to this node.
 
 The secret has to be sent to the peer, so it cannot be hashed like our own clients' secrets; it is

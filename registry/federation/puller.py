@@ -1,4 +1,4 @@
-"""Pull sync (DESIGN.md §5): copy every trusted origin's records from the peers that offer them.
+"""Pull sync (docs/federation-protocol.md): copy every trusted origin's records from the peers that offer them.
 
 For each origin a peer offers, the puller holds the origin's lock (one puller per origin across
 processes), then either bootstraps from the peer's snapshot (no cursor yet, or the peer answered

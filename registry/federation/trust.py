@@ -1,4 +1,4 @@
-"""Which origins this node accepts records from (DESIGN.md §5, Trust).
+"""Which origins this node accepts records from (docs/federation.md, Trust).
 
 An admin trusts an origin by its node id, the id namespace it issues and the URL of its record
 keys. The keys are fetched from that URL when the origin is trusted and pinned in the database;

@@ -1,6 +1,6 @@
 """Federated records: one table per record type.
 
-Each row holds the common fields (DESIGN.md §2), the body exactly as published (`body`), and a
+Each row holds the common fields (docs/api.md, Data model), the body exactly as published (`body`), and a
 few columns projected from the body so that filters can use indexes. A tombstone keeps its row
 (with `deleted` true and an empty body) so that versions are never reused.
 """

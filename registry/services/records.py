@@ -140,7 +140,7 @@ class CopyOutcome(StrEnum):
 
 
 def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: bool) -> tuple[CopyOutcome, str | None]:
-    """Apply one version of a foreign origin's record by the origin-authoritative rule (DESIGN.md §5):
+    """Apply one version of a foreign origin's record by the origin-authoritative rule (docs/federation-protocol.md):
     a higher version applies, the same version with the same content is a duplicate, the same version
     with other content is equivocation (quarantined), a lower version is stale. The outcome, and why
     when quarantined.
