@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from registry import migrations, models  # noqa: E402
 from registry.config import Settings  # noqa: E402
 from registry.context import Context  # noqa: E402
+from registry.progress import Reporter  # noqa: E402
 from registry.services.seed import Outcome, write_seed_record  # noqa: E402
 from registry.services.seed import SeedRecord as Record  # noqa: E402
 
@@ -514,15 +515,14 @@ def context_for(url: str) -> Context:
 
 def write_all(ctx: Context, records: Iterator[Record], batch_size: int, total: int) -> Counter:
     written = Counter()
-    started = time.perf_counter()
     done = 0
-    while batch := list(islice(records, batch_size)):
-        with ctx.db.write() as session:
-            for record in batch:
-                written[(record.record_type, write_seed_record(session, ctx, record, actor=ACTOR))] += 1
-        done += len(batch)
-        elapsed = time.perf_counter() - started
-        print(f"  {done:>7,}/{total:,} records  {elapsed:7.1f} s  {done / elapsed:6.0f} records/s", flush=True)
+    with Reporter("generate: records") as progress:
+        while batch := list(islice(records, batch_size)):
+            with ctx.db.write() as session:
+                for record in batch:
+                    written[(record.record_type, write_seed_record(session, ctx, record, actor=ACTOR))] += 1
+            done += len(batch)
+            progress(done, total)
     return written
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from registry import create_app
 from registry.config import ConfigError
+from registry.progress import Reporter
 
 
 def _create_app():
@@ -70,7 +72,8 @@ def reindex():
     see a half-built index), the old index is deleted, and the changes made meanwhile are caught up from the
     change log."""
     search = _ctx().search
-    count = search.rebuild()
+    with Reporter("reindex: records") as progress:
+        count = search.rebuild(progress)
     click.echo(f"{search.name}: {count} documents indexed")
     click.echo(json.dumps(search.status(), indent=2))
 
@@ -89,7 +92,8 @@ def seed(reset):
     only)."""
     from registry.services.seed import seed as run_seed
 
-    report = run_seed(_ctx(), reset=reset)
+    with Reporter("seed: records") as progress:
+        report = run_seed(_ctx(), reset=reset, progress=progress)
     if reset:
         _audit("CLI", "seed --reset")
     for record_type, counts in report.as_dict().items():
@@ -452,7 +456,8 @@ def sync(click_ctx, once, watch, only, as_json):
         click.echo("no peers to pull from: add one with `registry peers add NAME --url URL --client-id ID "
                    "--client-secret SECRET`", err=True)
     if once:
-        reports = puller.sync_once(_ctx(), only=set(only) or None)
+        with _bootstrap_progress() as progress_of:
+            reports = puller.sync_once(_ctx(), only=set(only) or None, progress_of=progress_of)
         show(reports)
         sys.exit(1 if any(r.error for r in reports) else 0)
     from registry.services.deliveries import deliver_once
@@ -463,7 +468,9 @@ def sync(click_ctx, once, watch, only, as_json):
         for attempt in deliver_once(_ctx()):
             click.echo(json.dumps(attempt.as_dict()) if as_json else _attempt_line(attempt))
 
-    puller.watch(_ctx(), on_round=round_done, stop=_stop_on_signals(), **_announcements("registry sync --watch"))
+    with _bootstrap_progress() as progress_of:
+        puller.watch(_ctx(), on_round=round_done, stop=_stop_on_signals(), progress_of=progress_of,
+                     **_announcements("registry sync --watch"))
 
 
 def _report_line(report) -> str:
@@ -588,6 +595,24 @@ def deliver(once, watch, as_json):
         show(attempts)
         sys.exit(1 if any(not a.delivered for a in attempts) else 0)
     deliveries.watch(_ctx(), on_round=show, stop=_stop_on_signals(), **_announcements("registry deliver --watch"))
+
+
+@contextlib.contextmanager
+def _bootstrap_progress():
+    """A `progress_of(origin)` for the puller: the progress of each origin's bootstrap on standard error."""
+    reporters: dict[str, Reporter] = {}
+
+    def progress_of(origin: str) -> Reporter:
+        if origin in reporters:  # the origin's previous round (`--watch`)
+            reporters[origin].close()
+        reporters[origin] = Reporter(f"bootstrap of {origin}: records")
+        return reporters[origin]
+
+    try:
+        yield progress_of
+    finally:
+        for reporter in reporters.values():
+            reporter.close()
 
 
 def _stop_on_signals():

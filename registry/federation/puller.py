@@ -42,6 +42,7 @@ from registry.db import utcnow
 from registry.errors import RegistryError
 from registry.federation import peers, trust
 from registry.outbound import Outbound, OutboundError, Response
+from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.services import watching
 from registry.services.change_log import restart_relayed_log
@@ -286,9 +287,10 @@ class OriginPull:
     """Pulling one origin from one peer: bootstrap if needed, then the feed up to the peer's end."""
 
     def __init__(self, ctx: Context, peer: PeerClient, trusted: models.TrustedOrigin, report: OriginReport,
-                 offered_seq: int, stop: Callable[[], bool] = lambda: False):
+                 offered_seq: int, stop: Callable[[], bool] = lambda: False, progress: Progress = silent):
         self.ctx = ctx
         self.stop = stop
+        self.progress = progress
         self.peer = peer
         self.offered_seq = offered_seq
         self.origin = trusted.node_id
@@ -385,6 +387,7 @@ class OriginPull:
                     counts[outcome.value] += 1
                     if number % SNAPSHOT_BATCH == 0:
                         forget_loaded(session)
+                        self.progress(number, count)
                 for record_type in RECORD_TYPES.values():
                     model = record_type.model
                     ids = session.scalars(select(model.id).where(model.origin == self.origin)).all()
@@ -460,9 +463,11 @@ class OriginPull:
 # -- a round --------------------------------------------------------------------------------------
 
 def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bool = False,
-              sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False) -> list[OriginReport]:
+              sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False,
+              progress_of: Callable[[str], Progress] | None = None) -> list[OriginReport]:
     """Pull every trusted origin that a peer offers (or those in `only`), each from the first peer
-    that serves it: the origin itself when it is a peer, then the peer furthest ahead."""
+    that serves it: the origin itself when it is a peer, then the peer furthest ahead. `progress_of`
+    gives the progress of an origin's bootstrap (how many records of its snapshot are applied)."""
     outbound = ctx.outbound
     trusted = trust.trusted(ctx)
     offers: dict[str, list[tuple[tuple, PeerClient, int]]] = {}
@@ -501,17 +506,18 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
             if not held:
                 report.skipped = "another puller holds this origin"
                 continue
-            _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report, stop)
+            _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report, stop,
+                         progress_of(origin) if progress_of else silent)
     return [reports[o] for o in sorted(reports)]
 
 
 def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport,
-                 stop: Callable[[], bool]):
+                 stop: Callable[[], bool], progress: Progress = silent):
     _update_state(ctx, trusted.node_id, last_attempt_at=utcnow())
     for _rank, peer, offered_seq in offers:
         report.source = peer.name
         try:
-            OriginPull(ctx, peer, trusted, report, offered_seq, stop).run()
+            OriginPull(ctx, peer, trusted, report, offered_seq, stop, progress).run()
         except SyncFailure as exc:
             report.error = str(exc)
             report.counts["refused"] += exc.refused
@@ -528,10 +534,12 @@ def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, repo
 
 
 def watch(ctx: Context, *, on_round: Callable[[list[OriginReport]], None], stop: Callable[[], bool],
-          sleep: Callable = time.sleep, **announce: Callable[[], None]) -> None:
+          sleep: Callable = time.sleep, progress_of: Callable[[str], Progress] | None = None,
+          **announce: Callable[[], None]) -> None:
     """Rounds every REGISTRY_SYNC_INTERVAL seconds until `stop()`, one such loop per database; failing
     origins are put off."""
-    watching.watch(ctx, "sync", work=lambda: sync_once(ctx, respect_put_off=True, sleep=sleep, stop=stop),
+    watching.watch(ctx, "sync", work=lambda: sync_once(ctx, respect_put_off=True, sleep=sleep, stop=stop,
+                                                       progress_of=progress_of),
                    on_round=on_round, stop=stop, sleep=sleep, **announce)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from registry.progress import Progress, silent
 from registry.search.text import MARK_END, MARK_START, ParsedQuery
 from registry.visibility import Tier
 
@@ -71,8 +72,9 @@ class SearchBackend(Protocol):
         """Index what changed since the last call; the number of records indexed (0 for SQL
         backends, whose index is written in the writing transaction)."""
 
-    def rebuild(self) -> int:
-        """Build the whole index anew from the records; the number of documents indexed."""
+    def rebuild(self, progress: Progress = silent) -> int:
+        """Build the whole index anew from the records; the number of documents indexed. `progress` is
+        told how many records were read of how many."""
 
     def status(self) -> dict:
         """What the backend is and how current its index is."""

@@ -22,6 +22,7 @@ from sqlalchemy import delete, event, func, select
 from registry import models
 from registry.db import CHANGED_RECORDS
 from registry.errors import SearchUnavailable
+from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 FIELDS = ("names", "text_public", "text_partner", "text_restricted")
 BOOSTS = {"names": 10, "text_public": 2, "text_partner": 1, "text_restricted": 1}
 CATCH_UP_BATCH = 500
+# Records read and indexed at a time by a rebuild (its progress is told after each).
+REBUILD_CHUNK = 5000
 
 # Words are split on whitespace, punctuation and symbols ("a.ibraimov@example.org" is four words),
 # lowercased and stripped of accents: the words `text.words` makes of a query and the SQL backends
@@ -171,7 +174,7 @@ class ElasticsearchSearch:
                 yield {"_op_type": "index", "_index": index or self.alias, "_id": record_id,
                        "_source": _source(document)}
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Progress = silent) -> int:
         index = f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         self.client.indices.create(index=index, settings=INDEX_SETTINGS, mappings=MAPPINGS)
         with self.db.read() as session:
@@ -179,12 +182,16 @@ class ElasticsearchSearch:
             sequence = models.OriginSequence
             positions = dict(session.execute(select(sequence.origin, sequence.last_seq)).all())
             count = 0
-            for record_type in SEARCHED_TYPES:
-                model = RECORD_TYPES[record_type].model
-                ids = session.scalars(select(model.id).where(model.deleted.is_(False))).all()
-                actions = self._actions(session, dict.fromkeys(ids, record_type), index=index)
-                done, _ = helpers.bulk(self.client, actions, chunk_size=1000)
-                count += done
+            live = {t: session.scalars(select(RECORD_TYPES[t].model.id).where(RECORD_TYPES[t].model.deleted.is_(False))
+                                       ).all() for t in SEARCHED_TYPES}
+            total = sum(map(len, live.values()))
+            for record_type, ids in live.items():
+                for start in range(0, len(ids), REBUILD_CHUNK):
+                    chunk = ids[start:start + REBUILD_CHUNK]
+                    actions = self._actions(session, dict.fromkeys(chunk, record_type), index=index)
+                    done, _ = helpers.bulk(self.client, actions, chunk_size=1000)
+                    count += done
+                    progress(count, total)
         self.client.indices.refresh(index=index)
         current = list(self.client.indices.get_alias(name=self.alias)) if self.client.indices.exists_alias(
             name=self.alias) else []

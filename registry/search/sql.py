@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.migrations import extension_schema
+from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
@@ -106,17 +107,19 @@ def _write_document(session: Session, record_id: str, document: SearchDocument |
                          "ON CONFLICT DO NOTHING"), {"terms": vocabulary})
 
 
-def rebuild_documents(db) -> int:
+def rebuild_documents(db, progress: Progress = silent) -> int:
     """Rebuild the SQL index of every live record in one transaction; the number of documents."""
-    count = 0
+    count = done = 0
     with db.write() as session:
         sqlite = session.bind.dialect.name == "sqlite"
         session.execute(delete(F))
         session.execute(delete(D))
         session.execute(text("DELETE FROM search_fts" if sqlite else "TRUNCATE search_terms"))
-        for record_type in SEARCHED_TYPES:
+        live = {t: session.scalars(select(RECORD_TYPES[t].model.id).where(RECORD_TYPES[t].model.deleted.is_(False))
+                                   .order_by(RECORD_TYPES[t].model.id)).all() for t in SEARCHED_TYPES}
+        total = sum(map(len, live.values()))
+        for record_type, ids in live.items():
             model = RECORD_TYPES[record_type].model
-            ids = session.scalars(select(model.id).where(model.deleted.is_(False)).order_by(model.id)).all()
             for start in range(0, len(ids), REBUILD_BATCH):
                 for row in session.scalars(select(model).where(model.id.in_(ids[start:start + REBUILD_BATCH]))):
                     document = build(session, record_type, row)
@@ -124,6 +127,8 @@ def rebuild_documents(db) -> int:
                         _write_document(session, row.id, document)
                         count += 1
                 session.expunge_all()
+                done += len(ids[start:start + REBUILD_BATCH])
+                progress(done, total)
     return count
 
 
@@ -151,8 +156,8 @@ class _SqlSearch:
     def indexed_version(self) -> None:
         return None
 
-    def rebuild(self) -> int:
-        return rebuild_documents(self.db)
+    def rebuild(self, progress: Progress = silent) -> int:
+        return rebuild_documents(self.db, progress)
 
     def status(self) -> dict:
         with self.db.read() as session:

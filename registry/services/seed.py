@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from registry import models
 from registry.context import Context
 from registry.db import utcnow
+from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.services.records import write_record
 
@@ -98,7 +99,7 @@ def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
     return authorities + contact_points + networks + notes
 
 
-def seed(ctx: Context, *, reset: bool = False) -> SeedReport:
+def seed(ctx: Context, *, reset: bool = False, progress: Progress = silent) -> SeedReport:
     """Write the seed in one transaction, through the single write path.
 
     A record is written when it is new, or when its current version is the one seeding last wrote
@@ -109,8 +110,9 @@ def seed(ctx: Context, *, reset: bool = False) -> SeedReport:
     report = SeedReport()
     records = read_seed(ctx.settings.seed_path, ctx.settings.namespace)
     with ctx.db.write() as session:
-        for record in records:
+        for number, record in enumerate(records, 1):
             report.add(record.record_type, write_seed_record(session, ctx, record, reset=reset))
+            progress(number, len(records))
     return report
 
 
