@@ -431,10 +431,13 @@ def peers_remove(name):
 @click.option("--watch", is_flag=True, help="Rounds every REGISTRY_SYNC_INTERVAL seconds until SIGTERM or SIGINT, "
               "each followed by a round of webhook deliveries (as `registry deliver --once`).")
 @click.option("--origin", "only", multiple=True, help="Only this origin (repeatable).")
+@click.option("--rebootstrap", is_flag=True, help="With --once and --origin: take the origin's snapshot again "
+              "even with a cursor, overwriting copies that differ from the origin's versions (after this node's "
+              "copy was damaged or restored from a backup).")
 @click.option("--json", "as_json", is_flag=True, help="Print each origin's report as a JSON line.")
 @click.pass_context
 @with_appcontext
-def sync(click_ctx, once, watch, only, as_json):
+def sync(click_ctx, once, watch, only, rebootstrap, as_json):
     """`--once`: one round over the peers, printing a line per origin, exit status 1 if an origin failed.
     `--watch`: a round every `REGISTRY_SYNC_INTERVAL` seconds until SIGTERM/SIGINT (it finishes the page it is
     on); failing origins are put off with backoff. `--origin NODE_ID` (repeatable) limits the round; `--json`
@@ -443,6 +446,8 @@ def sync(click_ctx, once, watch, only, as_json):
         return
     if once == watch:
         raise click.UsageError("give --once or --watch (or a subcommand: status, quarantine)")
+    if rebootstrap and not (once and only):
+        raise click.UsageError("--rebootstrap needs --once and the --origin to take again")
 
     from registry.federation import puller
 
@@ -457,7 +462,8 @@ def sync(click_ctx, once, watch, only, as_json):
                    "--client-secret SECRET`", err=True)
     if once:
         with _bootstrap_progress() as progress_of:
-            reports = puller.sync_once(_ctx(), only=set(only) or None, progress_of=progress_of)
+            reports = puller.sync_once(_ctx(), only=set(only) or None, progress_of=progress_of,
+                                       rebootstrap=rebootstrap)
         show(reports)
         sys.exit(1 if any(r.error for r in reports) else 0)
     from registry.services.deliveries import deliver_once
@@ -477,8 +483,10 @@ def _report_line(report) -> str:
     if report.skipped:
         return f"{report.origin}: skipped, {report.skipped}"
     counts = ", ".join(f"{v} {k}" for k, v in report.counts.items() if v)
+    cursor = "no cursor yet" if report.cursor is None else f"cursor {report.cursor}"
     line = f"{report.origin} from {report.source}: " + ("bootstrapped, " if report.bootstrapped else "") + \
-        f"{report.pages} pages, {counts or 'nothing new'}; cursor {report.cursor}"
+        f"{report.pages} pages, {counts or 'nothing new'}; {cursor}"
+    line += f"; warning: {report.warning}" if report.warning else ""
     return line + (f"; FAILED: {report.error}" if report.error else "")
 
 
@@ -497,7 +505,9 @@ def sync_status(as_json):
         counts = " ".join(f"{k}={v}" for k, v in s["counts"].items())
         click.echo(f"{s['origin']:<16} {'trusted' if s['trusted'] else 'UNTRUSTED':<9} source={s['source'] or '-'} "
                    f"cursor={s['cursor']} lag={s['lag_records']} records/{s['lag_seconds']} s "
-                   f"last_success={s['last_success_at'] or '-'} {counts}"
+                   f"checkpoint={s['checkpoint_seq']}" + (" STALE" if s["checkpoint_stale"] else "")
+                   + (" matched" if s["checkpoint_matched"] else "") +
+                   f" last_success={s['last_success_at'] or '-'} {counts}"
                    + (f"\n    last error ({s['last_error_at']}): {s['last_error']}" if s["last_error"] else ""))
 
 

@@ -187,6 +187,13 @@ class Settings:
         "Seconds `registry sync --watch` waits between two rounds over its peers.",
         shown="`60`",
     )
+    checkpoint_max_age: int = _setting(
+        "REGISTRY_CHECKPOINT_MAX_AGE", 3600,
+        "Seconds after which an origin's freshest checkpoint (its signed statement of what it holds, relayed "
+        "by peers) is reported as stale by `registry sync status`, `/api/v1/federation/status` and the "
+        "metrics: the origin, or every path to it, has not been heard from since.",
+        shown="`3600`",
+    )
     log_format: str = _setting(
         "REGISTRY_LOG_FORMAT", "json",
         "How `registry serve` writes its logs to standard error: `json`, one object per line (`time`, `level`, "
@@ -243,6 +250,8 @@ class Settings:
             raise ConfigError("REGISTRY_WORKER_TIMEOUT must be between 10 and 3600 seconds")
         if not 1 <= self.federation_timeout <= 600:
             raise ConfigError("REGISTRY_FEDERATION_TIMEOUT must be between 1 and 600 seconds")
+        if not 60 <= self.checkpoint_max_age <= 30 * 86400:
+            raise ConfigError("REGISTRY_CHECKPOINT_MAX_AGE must be between 60 seconds and 30 days")
         if not 1 <= self.sync_interval <= 86400:
             raise ConfigError("REGISTRY_SYNC_INTERVAL must be between 1 and 86400 seconds")
         if self.response_cache_size < 0 or self.response_cache_bytes < 0:

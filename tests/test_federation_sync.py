@@ -239,14 +239,18 @@ def test_equivocation_is_quarantined_and_resolved_by_the_next_version(federation
     relay.set("equivocate", times=1, origin="node-a", keys=a_keys, version=held.version,
               body=authority("UZ", "Someone else entirely", "casc"))
     change_at_a(a, b, "equivocation")
-    c.sync()
+    reports = c.sync(check=False)
     assert relay.injected == 1
     items = quarantine(c)
     assert items[0]["record_id"] == "node-a:uz-gpo" and "equivocation" in items[0]["reason"]
     assert c.record("authority", "node-a:uz-gpo").envelope == held.envelope, "the held version stays"
+    # The version the relay replaced never arrived: the origin's checkpoint says so.
+    (report,) = [r for r in reports if r.origin == "node-a"]
+    assert "do not match node-a's checkpoint" in report.error
     change_at_a(a, b, "after equivocation")
     c.sync()
     converged(a, b, c)
+    assert c.status()["node-a"]["checkpoint_matched"]
 
 
 @pytest.mark.parametrize("fault", ["status500", "slow", "reset", "truncate"])

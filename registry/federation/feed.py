@@ -18,9 +18,13 @@ from sqlalchemy import func, select
 
 from registry import models
 from registry.context import Context
+from registry.crypto import checkpoint
+from registry.crypto.checkpoint import CHECKPOINT_TYPE
 from registry.crypto.envelope import ALGORITHMS, ENVELOPE_TYPE
+from registry.db import iso, utcnow
 from registry.errors import CursorGone, InvalidParameter, NotFound
 from registry.record_types import RECORD_TYPES
+from registry.services import checkpoints
 
 MAX_PAGE = 1000
 SNAPSHOT_BATCH = 1000
@@ -45,6 +49,7 @@ def node_metadata(ctx: Context) -> dict:
         "scope": "federation:read",
         "schema_versions": ["v1"],
         "envelope": {"typ": ENVELOPE_TYPE, "algorithms": ALGORITHMS},
+        "checkpoint": {"typ": CHECKPOINT_TYPE, "algorithms": ALGORITHMS},
     }
 
 
@@ -55,7 +60,8 @@ def origins(ctx: Context) -> list[dict]:
         first = dict(session.execute(select(log.origin, func.min(log.seq)).group_by(log.origin)).all())
         counters = session.scalars(select(models.OriginSequence).order_by(models.OriginSequence.origin)).all()
         return [{"origin": c.origin, "own": c.origin == ctx.settings.node_id, "last_seq": c.last_seq,
-                 "first_seq": first.get(c.origin)} for c in counters]
+                 "first_seq": first.get(c.origin), "checkpoint": checkpoints.for_origin(ctx, c.origin, session)}
+                for c in counters]
 
 
 def changes(ctx: Context, origin: str, after: int | None, limit: int) -> dict:
@@ -79,10 +85,11 @@ def changes(ctx: Context, origin: str, after: int | None, limit: int) -> dict:
                        first_seq=first, snapshot=f"/api/v1/federation/origins/{origin}/snapshot")
         entries = session.execute(select(log.seq, log.envelope).where(log.origin == origin, log.seq > after)
                                   .order_by(log.seq).limit(limit)).all()
+        signed = checkpoints.for_origin(ctx, origin, session)
     items = [{"seq": seq, "envelope": envelope} for seq, envelope in entries]
     next_after = items[-1]["seq"] if items else after
     return {"origin": origin, "after": after, "items": items, "next_after": next_after,
-            "has_more": next_after < counter.last_seq, "last_seq": counter.last_seq}
+            "has_more": next_after < counter.last_seq, "last_seq": counter.last_seq, "checkpoint": signed}
 
 
 def snapshot(ctx: Context, origin: str) -> Iterator[bytes]:
@@ -103,6 +110,7 @@ def _snapshot_lines(ctx: Context, origin: str) -> Iterator[bytes]:
         counter = session.get(models.OriginSequence, origin)
         digest = hashlib.sha256()
         count = 0
+        held: list[tuple[str, int, int]] = []
         for record_type in RECORD_TYPES.values():
             model = record_type.model
             rows = session.execute(
@@ -111,9 +119,24 @@ def _snapshot_lines(ctx: Context, origin: str) -> Iterator[bytes]:
             for record_id, version, deleted, seq, envelope in rows:
                 digest.update(envelope.encode() + b"\n")
                 count += 1
+                held.append((record_id, version, seq))
                 yield orjson.dumps({"id": record_id, "type": record_type.name, "version": version, "deleted": deleted,
                                     "seq": seq, "envelope": envelope}) + b"\n"
         yield orjson.dumps({"manifest": {"origin": origin, "as_of_seq": counter.last_seq, "count": count,
-                                         "digest": digest.hexdigest()}}) + b"\n"
+                                         "digest": digest.hexdigest(),
+                                         "checkpoint": _checkpoint_at(ctx, session, origin, counter.last_seq, held)}}
+                           ) + b"\n"
+
+
+def _checkpoint_at(ctx: Context, session, origin: str, as_of_seq: int, held: list) -> str | None:
+    """The origin's checkpoint of exactly this snapshot: signed now for this node's own records; for a
+    foreign origin, the one verified here if it is at the snapshot's seq (None otherwise: the snapshot
+    cannot be checked, and consumers go to a peer that can give one)."""
+    if origin == ctx.settings.node_id:
+        count, digest = checkpoint.state_digest(held)
+        return checkpoint.sign(ctx.record_keys.signing_keys(), origin=origin, as_of_seq=as_of_seq,
+                               issued_at=iso(utcnow()), count=count, digest=digest)
+    row = checkpoints.freshest(session, origin)
+    return row.signed if row is not None and row.as_of_seq == as_of_seq else None
 
 

@@ -37,14 +37,14 @@ from sqlalchemy import select
 
 from registry import models
 from registry.context import Context
-from registry.crypto import envelope
-from registry.db import utcnow
+from registry.crypto import checkpoint, envelope
+from registry.db import iso, utcnow
 from registry.errors import RegistryError
 from registry.federation import peers, trust
 from registry.outbound import Outbound, OutboundError, Response
 from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
-from registry.services import watching
+from registry.services import checkpoints, watching
 from registry.services.change_log import restart_relayed_log
 from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
 
@@ -88,6 +88,8 @@ class OriginReport:
     cursor: int | None = None
     error: str | None = None
     skipped: str | None = None
+    # Said of a pull that worked, e.g. a snapshot from a peer that gave no checkpoint to check it with.
+    warning: str | None = None
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -197,7 +199,9 @@ class PeerClient:
                 raise _failure(self.name, exc) from None
             self.check(response, "/oauth/token")
             return response
-        response = self.retrying(attempt)
+        # One attempt: the token is fetched inside a request that is itself retried, and retries of
+        # both would multiply (a dead peer held a round for many times the backoff).
+        response = attempt()
         try:
             answer = orjson.loads(response.body)
             self._token = answer["access_token"]
@@ -236,26 +240,52 @@ class Verifier:
     def claims(self, signed, expected_seq: int | None = None, *, line: dict | None = None) -> dict:
         """The verified claims of one item; SyncFailure (refused=1) naming what is wrong otherwise."""
         if not isinstance(signed, str):
-            raise SyncFailure("an item has no envelope string", refused=1)
-        try:
-            claims = envelope.verify(signed, self.keys)
-        except envelope.InvalidEnvelope as exc:
-            if "unknown kid" not in str(exc) or self.refreshed:
-                raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
-            self.refreshed = True
-            try:
-                fresh = trust.refresh_keys(self.ctx, self.origin.node_id)
-            except RegistryError as refresh:
-                raise Transient(f"an envelope of {self.origin.node_id} names the unknown kid; its keys could "
-                                f"not be fetched again: {refresh.detail}") from None
-            if fresh is None:
-                raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {exc}", refused=1) from None
-            self.keys = trust.key_set(fresh)
-            return self.claims(signed, expected_seq, line=line)
+            raise SyncFailure(f"an item of {self.origin.node_id}" + (f" at seq {expected_seq}" if expected_seq else "")
+                              + " has no envelope string", refused=1)
+        claims = self._verified(lambda keys: envelope.verify(signed, keys), self._what(signed, expected_seq, line))
         problem = self._problem(claims, expected_seq, line)
         if problem:
-            raise SyncFailure(f"an envelope of {self.origin.node_id} was refused: {problem}", refused=1)
+            raise SyncFailure(f"{self._what(signed, expected_seq, line)} was refused: {problem}", refused=1)
         return claims
+
+    def checkpoint(self, signed) -> dict:
+        """The verified claims of a checkpoint of this origin; SyncFailure naming what is wrong otherwise."""
+        return self._verified(lambda keys: checkpoint.verify(signed, keys, self.origin.node_id),
+                              f"a checkpoint of {self.origin.node_id}")
+
+    def _verified(self, verify: Callable[[KeySet], dict], what: str) -> dict:
+        try:
+            return verify(self.keys)
+        except envelope.InvalidEnvelope as exc:
+            if "unknown kid" not in str(exc) or self.refreshed:
+                raise SyncFailure(f"{what} was refused: {exc}", refused=1) from None
+        # A kid the pinned keys lack: the origin may have rotated. Its key set is fetched again, once per
+        # pull (trust.refresh_keys itself waits a minute between two fetches of one origin).
+        self.refreshed = True
+        try:
+            fresh = trust.refresh_keys(self.ctx, self.origin.node_id)
+        except RegistryError as refresh:
+            raise Transient(f"{what} names an unknown kid; {self.origin.node_id}'s keys could not be fetched "
+                            f"again: {refresh.detail}") from None
+        if fresh is None:  # fetched moments ago, maybe by another pull: the keys pinned now
+            fresh = trust.trusted(self.ctx).get(self.origin.node_id)
+        if fresh is not None:
+            self.keys = trust.key_set(fresh)
+        try:
+            return verify(self.keys)
+        except envelope.InvalidEnvelope as exc:
+            raise SyncFailure(f"{what} was refused: {exc}", refused=1) from None
+
+    def _what(self, signed, expected_seq: int | None, line: dict | None) -> str:
+        """Names the envelope in a message: its record and seq as it claims them."""
+        try:
+            claimed = envelope.claims_unverified(signed)
+        except envelope.InvalidEnvelope:
+            claimed = {}
+        record = claimed.get("id") or (line or {}).get("id")
+        seq = expected_seq if expected_seq is not None else claimed.get("seq")
+        return (f"the envelope of {self.origin.node_id}" + (f" for {record}" if record else "")
+                + (f" at seq {seq}" if seq is not None else ""))
 
     def _problem(self, claims: dict, expected_seq: int | None, line: dict | None) -> str | None:
         if claims.get("origin") != self.origin.node_id:
@@ -287,8 +317,10 @@ class OriginPull:
     """Pulling one origin from one peer: bootstrap if needed, then the feed up to the peer's end."""
 
     def __init__(self, ctx: Context, peer: PeerClient, trusted: models.TrustedOrigin, report: OriginReport,
-                 offered_seq: int, stop: Callable[[], bool] = lambda: False, progress: Progress = silent):
+                 offered_seq: int, stop: Callable[[], bool] = lambda: False, progress: Progress = silent,
+                 rebootstrap: bool = False):
         self.ctx = ctx
+        self.rebootstrap = rebootstrap
         self.stop = stop
         self.progress = progress
         self.peer = peer
@@ -301,34 +333,71 @@ class OriginPull:
     def run(self) -> None:
         _update_state(self.ctx, self.origin, source_last_seq=self.offered_seq)
         cursor = self.cursor()
-        if cursor is not None and cursor >= self.offered_seq:
+        if cursor is not None and cursor >= self.offered_seq and not self.rebootstrap:
             # Nothing here that this node lacks (or the peer is behind it): no request needed.
             _update_state(self.ctx, self.origin, source=self.peer.name, last_success_at=utcnow(),
                           caught_up_at=utcnow() if cursor == self.offered_seq else None)
             self.report.cursor = cursor
+            self.compare_with_checkpoint(cursor)
             return
-        if cursor is None:
-            cursor = self.bootstrap()
+        bootstrapped = False
+        if cursor is None or self.rebootstrap:
+            cursor, bootstrapped = self.bootstrap(repair=self.rebootstrap), True
         while True:
+            if self.stop():
+                self.report.cursor = cursor
+                return
             page = self.peer.json(f"/api/v1/federation/origins/{self.origin}/changes",
                                   {"after": cursor, "limit": PAGE_LIMIT}, accept_gone=True)
             if page is None:
-                cursor = self.bootstrap()
+                if bootstrapped:
+                    # At most one bootstrap per origin and round: a peer that answers 410 again right
+                    # after its own snapshot would otherwise be downloaded for ever.
+                    raise SyncFailure(f"{self.peer.name}: {self.origin}'s change feed answered 410 (cursor gone) "
+                                      f"again right after a bootstrap at seq {cursor}; tried again next round")
+                cursor, bootstrapped = self.bootstrap(), True
                 continue
             items, has_more, last_seq = self.checked_page(page, cursor)
+            self.take_checkpoint(page.get("checkpoint"))
             verified = [(self.verifier.claims(item.get("envelope"), cursor + 1 + i), item["envelope"])
                         for i, item in enumerate(items)]
             if verified:
                 cursor = self.apply_page(cursor, verified)
             self.report.pages += 1
-            if has_more and self.stop():
-                self.report.cursor = cursor
-                return
             if not has_more:
                 _update_state(self.ctx, self.origin, source=self.peer.name, source_last_seq=last_seq,
                               caught_up_at=utcnow() if cursor >= last_seq else None)
                 self.report.cursor = cursor
+                self.compare_with_checkpoint(cursor)
                 return
+
+    def take_checkpoint(self, signed) -> None:
+        """Verify a checkpoint the peer handed on and keep it if it is the freshest seen."""
+        if signed is None:
+            return
+        claims = self.verifier.checkpoint(signed)
+        with self.ctx.db.write() as session:
+            checkpoints.remember(session, claims, signed)
+
+    def compare_with_checkpoint(self, cursor: int) -> None:
+        """Once caught up with the peer: the copies held must be exactly the origin's checkpoint at that
+        seq, and the peer must not be behind the freshest checkpoint seen (from it or another peer)."""
+        with self.ctx.db.write() as session:
+            row = checkpoints.freshest(session, self.origin)
+            if row is None or row.as_of_seq < cursor:
+                return
+            if row.as_of_seq > cursor:
+                raise SyncFailure(f"{self.peer.name} serves {self.origin} up to seq {cursor}, behind {self.origin}'s "
+                                  f"checkpoint at seq {row.as_of_seq} (signed {iso(row.issued_at)}): the copies here "
+                                  f"lag {row.as_of_seq - cursor} changes until the origin or a fresher peer answers")
+            claims = envelope.claims_unverified(row.signed)
+            if checkpoints.matches(session, claims):
+                row.matched = True
+                return
+            row.matched = False
+        raise SyncFailure(f"the copies of {self.origin} held here at seq {cursor} do not match {self.origin}'s "
+                          f"checkpoint at that seq ({claims['count']} records): a copy was changed or lost on this "
+                          f"node; repair it with `registry sync --origin {self.origin} --rebootstrap`")
 
     def cursor(self) -> int | None:
         with self.ctx.db.read() as session:
@@ -367,43 +436,74 @@ class OriginPull:
         self._add(counts)
         return verified[-1][0]["seq"]
 
-    def bootstrap(self) -> int:
-        """Replace this node's copies of the origin with the peer's snapshot; the new cursor."""
+    def bootstrap(self, repair: bool = False) -> int:
+        """Replace this node's copies of the origin with the peer's snapshot; the new cursor.
+
+        The snapshot counts only against the origin's checkpoint at its seq: its records must hash to the
+        checkpoint's digest, so that no record was left out, added or changed by whoever relayed it; only
+        then are the copies it does not name discarded, and the cursor moves to the signed seq. A snapshot
+        without a checkpoint (a peer of an older release, or one that holds none at that seq) is applied
+        record by record, every envelope verified, but nothing is discarded and the cursor moves only to
+        the newest signed seq in it. `repair` overwrites copies that differ from the origin's versions."""
         with tempfile.TemporaryFile() as spool:
-            manifest, count = self.spool_snapshot(spool)
+            manifest, count, entries = self.spool_snapshot(spool)
+            checked = self.checked_against_checkpoint(manifest, entries)
+            cursor = manifest["as_of_seq"] if checked else max((seq for _i, _v, seq in entries), default=0)
             spool.seek(0)
             counts = dict.fromkeys(("applied", "duplicate", "stale", "quarantined"), 0)
             with self.ctx.db.write() as session:
                 counter = lock_origin(session, self.origin)
-                if counter.last_seq > manifest["as_of_seq"]:
-                    raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot is at seq {manifest['as_of_seq']}, "
+                if counter.last_seq > cursor:
+                    raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot is at seq {cursor}, "
                                       f"behind the {counter.last_seq} held here; not applied")
                 restart_relayed_log(session, self.origin)
                 held: set[str] = set()
                 for number, line in enumerate(spool, 1):
                     claims, signed = orjson.loads(line)
                     held.add(claims["id"])
-                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False)
+                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False, repair=repair)
                     counts[outcome.value] += 1
                     if number % SNAPSHOT_BATCH == 0:
                         forget_loaded(session)
                         self.progress(number, count)
-                for record_type in RECORD_TYPES.values():
-                    model = record_type.model
-                    ids = session.scalars(select(model.id).where(model.origin == self.origin)).all()
-                    for record_id in set(ids) - held:
-                        discard_copy(session, record_type.name, session.get(model, record_id))
-                lock_origin(session, self.origin).last_seq = manifest["as_of_seq"]
+                if checked:
+                    for record_type in RECORD_TYPES.values():
+                        model = record_type.model
+                        ids = session.scalars(select(model.id).where(model.origin == self.origin)).all()
+                        for record_id in set(ids) - held:
+                            discard_copy(session, record_type.name, session.get(model, record_id))
+                    checkpoints.remember(session, checked, manifest["checkpoint"], matched=True)
+                lock_origin(session, self.origin).last_seq = cursor
                 now = utcnow()
                 _count(session, self.origin, counts, source=self.peer.name, bootstrapped_at=now, last_success_at=now)
+        if not checked:
+            self.report.warning = (f"{self.peer.name} gave {self.origin}'s snapshot without a checkpoint: every "
+                                   "record verified, but its completeness could not be, so no copy was discarded")
         self._add(counts)
         self.report.bootstrapped = True
-        self.report.cursor = manifest["as_of_seq"]
-        return manifest["as_of_seq"]
+        self.report.cursor = cursor
+        return cursor
 
-    def spool_snapshot(self, spool) -> tuple[dict, int]:
+    def checked_against_checkpoint(self, manifest: dict, entries: list[tuple[str, int, int]]) -> dict | None:
+        """The claims of the snapshot's checkpoint once the snapshot matches it; None without one."""
+        signed = manifest.get("checkpoint")
+        if signed is None:
+            return None
+        claims = self.verifier.checkpoint(signed)
+        if claims["as_of_seq"] != manifest["as_of_seq"]:
+            raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot says it is at seq {manifest['as_of_seq']} "
+                              f"but its checkpoint is at seq {claims['as_of_seq']}; discarded", refused=1)
+        if checkpoint.state_digest(entries) != (claims["count"], claims["digest"]):
+            raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot at seq {claims['as_of_seq']} does not hold "
+                              f"the records of {self.origin}'s checkpoint ({len(entries)} received, {claims['count']} "
+                              "signed, or other versions): a record was left out, added or changed; discarded",
+                              refused=1)
+        return claims
+
+    def spool_snapshot(self, spool) -> tuple[dict, int, list[tuple[str, int, int]]]:
         """Download the snapshot, then verify it into `spool`, one `[claims, envelope]` per line; the
-        manifest once its count and digest match what was received."""
+        manifest once its count and digest match what was received, the count, and the (id, version,
+        seq) of every record in it."""
         def attempt():
             with tempfile.TemporaryFile() as download:
                 # Downloaded whole before any check, so that the peer streams at network speed:
@@ -415,10 +515,11 @@ class OriginPull:
                 return self.verified_snapshot(download, spool)
         return self.peer.retrying(attempt)
 
-    def verified_snapshot(self, download, spool) -> tuple[dict, int]:
+    def verified_snapshot(self, download, spool) -> tuple[dict, int, list[tuple[str, int, int]]]:
         spool.seek(0)
         spool.truncate()
         digest, count, manifest, newest = hashlib.sha256(), 0, None, 0
+        entries: list[tuple[str, int, int]] = []
         for raw in download:
             if manifest is not None:
                 raise SyncFailure(f"{self.peer.name}: {self.origin}'s snapshot goes on after its manifest")
@@ -434,10 +535,11 @@ class OriginPull:
                 continue
             claims = self.verifier.claims(line.get("envelope"), line=line)
             newest = max(newest, claims["seq"])
+            entries.append((claims["id"], claims["version"], claims["seq"]))
             digest.update(line["envelope"].encode() + b"\n")
             count += 1
             spool.write(orjson.dumps([claims, line["envelope"]]) + b"\n")
-        return self.checked_manifest(manifest, count, digest.hexdigest(), newest)
+        return (*self.checked_manifest(manifest, count, digest.hexdigest(), newest), entries)
 
     def checked_manifest(self, manifest, count: int, digest: str, newest: int) -> tuple[dict, int]:
         if manifest is None:
@@ -464,7 +566,7 @@ class OriginPull:
 
 def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bool = False,
               sleep: Callable = time.sleep, stop: Callable[[], bool] = lambda: False,
-              progress_of: Callable[[str], Progress] | None = None) -> list[OriginReport]:
+              progress_of: Callable[[str], Progress] | None = None, rebootstrap: bool = False) -> list[OriginReport]:
     """Pull every trusted origin that a peer offers (or those in `only`), each from the first peer
     that serves it: the origin itself when it is a peer, then the peer furthest ahead. `progress_of`
     gives the progress of an origin's bootstrap (how many records of its snapshot are applied)."""
@@ -479,7 +581,8 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
         except SyncFailure as exc:
             for origin in _origins_from(ctx, peer.name):
                 reports.setdefault(origin, OriginReport(origin, peer.name, error=str(exc)))
-                _failed(ctx, origin, exc)
+                if not (respect_put_off and _put_off(ctx, origin)):  # one failure per put-off period
+                    _failed(ctx, origin, exc)
             continue
         for offered in listing:
             origin = offered["origin"]
@@ -487,14 +590,14 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
                 continue
             # The origin's own node first, then the peer furthest ahead.
             rank = (0 if offered.get("own") else 1, -offered["last_seq"])
-            offers.setdefault(origin, []).append((rank, peer, offered["last_seq"]))
+            offers.setdefault(origin, []).append((rank, peer, offered["last_seq"], offered.get("checkpoint")))
     for origin in sorted(offers):
         if stop():
             break
         report = OriginReport(origin)
         reports[origin] = report
         if origin not in trusted:
-            sources = ", ".join(peer.name for _, peer, _ in offers[origin])
+            sources = ", ".join(peer.name for _, peer, _, _ in offers[origin])
             report.skipped = (f"not trusted: offered by {sources}, refused. Trust it with `registry origins trust "
                               f"{origin} --namespace NS --jwks-url URL` to accept its records")
             _update_state(ctx, origin, last_error=report.skipped, last_error_at=utcnow(), last_attempt_at=utcnow())
@@ -506,18 +609,35 @@ def sync_once(ctx: Context, *, only: set[str] | None = None, respect_put_off: bo
             if not held:
                 report.skipped = "another puller holds this origin"
                 continue
+            _take_offered_checkpoints(ctx, trusted[origin], offers[origin], report)
             _pull_origin(ctx, trusted[origin], sorted(offers[origin], key=lambda offer: offer[0]), report, stop,
-                         progress_of(origin) if progress_of else silent)
+                         progress_of(origin) if progress_of else silent, rebootstrap)
     return [reports[o] for o in sorted(reports)]
 
 
+def _take_offered_checkpoints(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport) -> None:
+    """Compare the checkpoints the peers offer of the origin and keep the freshest: it tells how far the
+    origin really is, whichever peer is pulled from. One that does not verify is said in the report."""
+    verifier = Verifier(ctx, trusted)
+    for _rank, peer, _seq, signed in offers:
+        if signed is None:
+            continue
+        try:
+            claims = verifier.checkpoint(signed)
+        except SyncFailure as exc:
+            report.warning = f"{peer.name}: {exc}"
+            continue
+        with ctx.db.write() as session:
+            checkpoints.remember(session, claims, signed)
+
+
 def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, report: OriginReport,
-                 stop: Callable[[], bool], progress: Progress = silent):
+                 stop: Callable[[], bool], progress: Progress = silent, rebootstrap: bool = False):
     _update_state(ctx, trusted.node_id, last_attempt_at=utcnow())
-    for _rank, peer, offered_seq in offers:
+    for _rank, peer, offered_seq, _checkpoint in offers:
         report.source = peer.name
         try:
-            OriginPull(ctx, peer, trusted, report, offered_seq, stop, progress).run()
+            OriginPull(ctx, peer, trusted, report, offered_seq, stop, progress, rebootstrap).run()
         except SyncFailure as exc:
             report.error = str(exc)
             report.counts["refused"] += exc.refused
@@ -529,7 +649,7 @@ def _pull_origin(ctx: Context, trusted: models.TrustedOrigin, offers: list, repo
             _failed(ctx, trusted.node_id, SyncFailure(report.error))
             continue
         report.error = None
-        _update_state(ctx, trusted.node_id, failures=0, retry_at=None)
+        _update_state(ctx, trusted.node_id, failures=0, retry_at=None, last_error=None, last_error_at=None)
         return
 
 
@@ -562,7 +682,7 @@ def _update_state(ctx: Context, origin: str, **values) -> None:
     with ctx.db.write() as session:
         state = _state(session, origin)
         for name, value in values.items():
-            if value is not None or name in ("retry_at",):
+            if value is not None or name in ("retry_at", "last_error", "last_error_at"):
                 setattr(state, name, value)
 
 

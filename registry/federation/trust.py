@@ -26,9 +26,9 @@ from registry.outbound import OutboundError, RefusedURL
 
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 JWKS_MAX_BYTES = 256 * 1024
-# An unknown kid refreshes the pinned keys at most this often, so a forger cannot make this node
-# hammer an origin's key server.
-REFRESH_INTERVAL = timedelta(seconds=60)
+# An unknown kid makes the puller fetch the origin's keys again (a rotation), at most this often: a
+# rotated key is taken within seconds, and envelopes naming made-up kids cannot make it fetch on each.
+REFRESH_INTERVAL = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def key_set(origin: models.TrustedOrigin) -> KeySet:
 
 
 def refresh_keys(ctx: Context, node_id: str) -> models.TrustedOrigin | None:
-    """Fetch the origin's keys again unless they were fetched less than a minute ago; the updated
+    """Fetch the origin's keys again unless they were fetched within REFRESH_INTERVAL; the updated
     row, or None when it was too soon (or the origin is no longer trusted)."""
     with ctx.db.read() as session:
         row = session.get(models.TrustedOrigin, node_id)

@@ -2,7 +2,7 @@
 
 from registry.models.auth import AuditEntry, Client, RevokedToken
 from registry.models.change_log import ChangeLogEntry, OriginSequence
-from registry.models.federation import Peer, QuarantinedItem, SyncState, TrustedOrigin
+from registry.models.federation import Checkpoint, Peer, QuarantinedItem, SyncState, TrustedOrigin
 from registry.models.feeds import Arrival, ArrivalCounter, Delivery, Subscription
 from registry.models.records import (
     Authority,
@@ -25,6 +25,7 @@ __all__ = [
     "RevokedToken",
     "Authority",
     "ChangeLogEntry",
+    "Checkpoint",
     "ContactPoint",
     "EmergencyNote",
     "Network",

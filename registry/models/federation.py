@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, UTCDateTime
@@ -74,3 +74,16 @@ class QuarantinedItem(Base):
     source: Mapped[str | None] = mapped_column(String(63))
     envelope: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Checkpoint(Base):
+    """The freshest checkpoint of a foreign origin this node verified (registry.crypto.checkpoint), as
+    signed: relayed to this node's consumers unchanged, and the signed truth of how far the origin is."""
+
+    __tablename__ = "checkpoints"
+    origin: Mapped[str] = mapped_column(String(63), primary_key=True)
+    as_of_seq: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed: Mapped[str] = mapped_column(Text)
+    # True once this node held exactly the checkpoint's records (its copies hashed to its digest).
+    matched: Mapped[bool] = mapped_column(Boolean, default=False)

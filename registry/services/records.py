@@ -139,7 +139,8 @@ class CopyOutcome(StrEnum):
     QUARANTINED = "quarantined"
 
 
-def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: bool) -> tuple[CopyOutcome, str | None]:
+def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: bool,
+               repair: bool = False) -> tuple[CopyOutcome, str | None]:
     """Apply one version of a foreign origin's record by the origin-authoritative rule (docs/federation-protocol.md):
     a higher version applies, the same version with the same content is a duplicate, the same version
     with other content is equivocation (quarantined), a lower version is stale. The outcome, and why
@@ -149,7 +150,9 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
     function does not check signatures, namespaces or sequence order (the puller does). With `log`,
     the version is appended to the origin's change log here whatever the outcome (so that this
     node relays the origin's feed without gaps) and the origin's counter moves to its seq; a version
-    from a snapshot is not logged (the log here starts after the snapshot's as_of_seq).
+    from a snapshot is not logged (the log here starts after the snapshot's as_of_seq). With `repair`
+    (an operator's re-bootstrap after this node's copy was damaged), a copy of the same version with other
+    content is overwritten by the origin's, instead of quarantined.
     """
     record_type, record_id, origin = claims["type"], claims["id"], claims["origin"]
     kind = RECORD_TYPES[record_type]
@@ -165,9 +168,10 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
         if (row.deleted, envelope.body_hash(row.body), row.owner_network) == (
                 claims["deleted"], claims["body_hash"], claims["owner_network"]):
             return CopyOutcome.DUPLICATE, None
-        return _quarantine(session, claims, signed, actor,
-                           f"equivocation: version {row.version} of {record_id} is already held with other content "
-                           f"(body_hash {envelope.body_hash(row.body)}, this one {claims['body_hash']})")
+        if not repair:
+            return _quarantine(session, claims, signed, actor,
+                               f"equivocation: version {row.version} of {record_id} is already held with other content "
+                               f"(body_hash {envelope.body_hash(row.body)}, this one {claims['body_hash']})")
     reason = _unholdable(session, record_type, record_id, claims)
     if reason:
         return _quarantine(session, claims, signed, actor, reason)
