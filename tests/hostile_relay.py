@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import re
@@ -42,7 +43,14 @@ import rfc8785
 from registry.crypto import envelope
 
 CHANGES = re.compile(r"^/api/v1/federation/origins/([^/]+)/changes$")
+SNAPSHOT = re.compile(r"^/api/v1/federation/origins/([^/]+)/snapshot$")
 CONTENT_FAULTS = {"alter", "drop", "replay", "sign", "claim", "equivocate"}
+# Lies about what exists and how far the origin is, which the envelopes alone cannot expose: a snapshot
+# with a record left out ("omit", the manifest's count and digest recomputed), with a later as_of_seq
+# ("inflate"), without its checkpoint ("strip", as a peer of an older release would serve it), an older
+# snapshot kept from before ("rollback", after "record" kept one); change pages that stop at `upto`
+# ("freeze"); 410 to every change request ("gone").
+STATE_FAULTS = {"omit", "inflate", "strip", "record", "rollback", "freeze", "gone"}
 TRANSPORT_FAULTS = {"status500", "slow", "reset", "truncate", "stall"}
 REQUIRED_OPTIONS = {"sign": ("keys",), "claim": ("keys", "claim_origin"), "equivocate": ("keys", "version", "body")}
 # Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message; the relay has two of its own.
@@ -138,6 +146,7 @@ class HostileRelay:
         self._seen: dict[str, list[str]] = {}
         self._seen_order: list[str] = []
         self.injected = 0
+        self.recorded = b""
         self.requests: list[str] = []
         self.stalled = threading.Event()
         self.release = threading.Event()
@@ -161,7 +170,7 @@ class HostileRelay:
         self._thread.join(timeout=5)
 
     def set(self, fault: str | None, *, times: int = 1, **options) -> None:
-        if fault is not None and fault not in CONTENT_FAULTS | TRANSPORT_FAULTS:
+        if fault is not None and fault not in CONTENT_FAULTS | TRANSPORT_FAULTS | STATE_FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
         missing = [name for name in REQUIRED_OPTIONS.get(fault, ()) if name not in options]
         if missing:
@@ -184,6 +193,11 @@ class HostileRelay:
         if fault in TRANSPORT_FAULTS:
             self._transport_fault(handler, fault, options, body)
             return
+        if fault in STATE_FAULTS:
+            answer = self._state_fault(handler, fault, options, body)
+            if answer is not None:
+                self._answer(handler, *answer)
+                return
         status, reason, headers, data = self._forward(handler, body)
         if self._is_changes(handler):  # every page is read: the envelopes in it are material for a later replay
             data = self._content(fault, options, status, data)
@@ -194,6 +208,8 @@ class HostileRelay:
         the page is known to hold an item, so empty pages neither suffer nor count."""
         with self._lock:
             fault, options = self._fault, self._options
+            if fault in STATE_FAULTS and self._remaining > 0:
+                return fault, options
             if fault is None or self._remaining <= 0 or not self._matches(handler, options.get("origin")):
                 return None, {}
             if fault in TRANSPORT_FAULTS:
@@ -334,6 +350,57 @@ class HostileRelay:
             if candidates:
                 return candidates[-1]
         return None
+
+    # -- lies about state ---------------------------------------------------------------------------
+
+    def _state_fault(self, handler: _Handler, fault: str, options: dict, body: bytes | None):
+        """(status, reason, headers, data) of a lie, or None to forward the request as it is."""
+        path = urlsplit(handler.path).path
+        snapshot, changes = SNAPSHOT.match(path), CHANGES.match(path)
+        origin = options.get("origin")
+        if snapshot and origin in (None, unquote(snapshot.group(1))) and fault in {"omit", "inflate", "strip",
+                                                                                  "record", "rollback"}:
+            status, reason, headers, data = self._forward(handler, body)
+            if status != 200:
+                return status, reason, headers, data
+            if fault == "record":
+                self.recorded = data
+            elif fault == "rollback":
+                data = self.recorded
+            else:
+                data = self._lying_snapshot(fault, data)
+            with self._lock:
+                self._claim()
+            return status, reason, headers, data
+        if changes and origin in (None, unquote(changes.group(1))) and fault in {"freeze", "gone"}:
+            with self._lock:
+                self._claim()
+            if fault == "gone":
+                problem = json.dumps({"type": "about:blank", "title": "Gone", "status": 410,
+                                      "detail": "cursor gone"}).encode()
+                return 410, "Gone", [("Content-Type", "application/problem+json")], problem
+            status, reason, headers, data = self._forward(handler, body)
+            page = json.loads(data)
+            upto = options["upto"]
+            items = [item for item in page.get("items", []) if item["seq"] <= upto]
+            page |= {"items": items, "last_seq": max(upto, page["after"]), "has_more": False,
+                     "next_after": items[-1]["seq"] if items else page["after"], "checkpoint": None}
+            return status, reason, headers, json.dumps(page).encode()
+        return None
+
+    @staticmethod
+    def _lying_snapshot(fault: str, data: bytes) -> bytes:
+        lines = [json.loads(line) for line in data.splitlines() if line.strip()]
+        records, manifest = lines[:-1], lines[-1]["manifest"]
+        if fault == "omit":
+            records = records[1:]
+        elif fault == "inflate":
+            manifest["as_of_seq"] += 1000
+        else:  # strip
+            manifest.pop("checkpoint", None)
+        digest = hashlib.sha256(b"".join(r["envelope"].encode() + b"\n" for r in records)).hexdigest()
+        manifest |= {"count": len(records), "digest": digest}
+        return b"".join(json.dumps(line).encode() + b"\n" for line in [*records, {"manifest": manifest}])
 
     # -- transport faults --------------------------------------------------------------------------
 

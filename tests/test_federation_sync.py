@@ -20,7 +20,7 @@ import requests
 from conftest import fresh_database_url
 from hostile_relay import HostileRelay
 from nodes import REGISTRY, Node, free_port
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from registry import models
 from registry.crypto import envelope
@@ -249,6 +249,139 @@ def test_equivocation_is_quarantined_and_resolved_by_the_next_version(federation
     assert "do not match node-a's checkpoint" in report.error
     change_at_a(a, b, "after equivocation")
     c.sync()
+    converged(a, b, c)
+    assert c.status()["node-a"]["checkpoint_matched"]
+
+
+def pull_again(node: Node, origin: str = "node-a", **options) -> puller.OriginReport:
+    """One round for `origin` at `node`, taking its snapshot again (as `registry sync --origin --rebootstrap`)."""
+    (report,) = puller.sync_once(node.ctx, only={origin}, rebootstrap=True, **options)
+    return report
+
+
+@pytest.mark.parametrize("fault, refusal", [
+    ("omit", "does not hold the records of node-a's checkpoint"),
+    ("inflate", "but its checkpoint is at seq"),
+])
+def test_a_relay_cannot_delete_by_omission_or_freeze_the_cursor_with_a_snapshot(federation, relay, fault, refusal):
+    """A relay that leaves a record out of a snapshot (recomputing the manifest), or raises its as_of_seq,
+    is refused: the snapshot must hash to the origin's signed checkpoint at its seq."""
+    a, b, c, _ = federation
+    change_at_a(a, b, f"before {fault}")
+    c.sync()
+    before, cursor = c.digest("node-a"), c.status()["node-a"]["cursor"]
+    relay.set(fault, origin="node-a")
+    report = pull_again(c)
+    assert relay.injected == 1 and refusal in report.error and report.counts["refused"] == 1
+    assert c.digest("node-a") == before, "no copy discarded, none changed"
+    assert c.status()["node-a"]["cursor"] == cursor
+    relay.set(None)
+    assert pull_again(c).error is None
+    converged(a, b, c)
+
+
+def test_a_snapshot_without_a_checkpoint_is_applied_but_discards_nothing(federation, relay):
+    """A peer of an older release gives no checkpoint: its records are verified one by one and applied,
+    but a copy it does not name is kept (its completeness cannot be checked) and the cursor moves only to
+    its newest signed seq."""
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    relay.set("omit", origin="node-a")
+    relay.set("strip", origin="node-a")  # (the last armed fault wins: strip)
+    before = c.digest("node-a")
+    report = pull_again(c)
+    assert report.error is None and "without a checkpoint" in report.warning
+    assert c.digest("node-a") == before
+    relay.set(None)
+    c.sync()
+    converged(a, b, c)
+
+
+def test_a_relay_cannot_roll_a_fresh_bootstrap_back_to_an_older_snapshot(federation, relay):
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    relay.set("record", origin="node-a")
+    pull_again(c)
+    change_at_a(a, b, "after the recorded snapshot")
+    c.sync()
+    cursor = c.status()["node-a"]["cursor"]
+    relay.set("rollback", origin="node-a")
+    report = pull_again(c)
+    assert relay.injected == 1 and "behind the" in report.error
+    assert c.status()["node-a"]["cursor"] == cursor
+    assert c.record("authority", "node-a:uz-gpo").envelope == a.record("authority", "node-a:uz-gpo").envelope
+
+
+def test_a_relay_that_withholds_changes_is_reported_behind_the_origins_checkpoint(federation, relay):
+    """The relay stops its pages at an older seq (and strips their checkpoints) while the origin's
+    checkpoint reaches the consumer another way (here the relay's own listing, relayed from B): the
+    consumer reports the error and the real lag, never lag 0."""
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    upto = c.status()["node-a"]["cursor"]
+    change_at_a(a, b, "withheld 1")
+    change_at_a(a, b, "withheld 2")
+    relay.set("freeze", times=10, origin="node-a", upto=upto)
+    (report,) = [r for r in c.sync(check=False) if r.origin == "node-a"]
+    assert report.error and "behind node-a's checkpoint" in report.error
+    state = c.status()["node-a"]
+    assert state["lag_records"] == 2 and state["last_error"] and state["checkpoint_seq"] == upto + 2
+    result = c.cli("sync", "--once", check=False)
+    assert result.returncode == 1 and "behind node-a's checkpoint" in result.stdout
+    relay.set(None)
+    c.sync()
+    state = c.status()["node-a"]
+    assert state["lag_records"] == 0 and state["last_error"] is None and state["checkpoint_matched"]
+    converged(a, b, c)
+
+
+def test_an_old_checkpoint_is_reported_stale(federation):
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    assert not c.status()["node-a"]["checkpoint_stale"]
+    with c.ctx.db.write() as session:
+        session.execute(update(models.Checkpoint).where(models.Checkpoint.origin == "node-a")
+                        .values(issued_at=utcnow() - timedelta(hours=2)))
+    state = c.status()["node-a"]
+    assert state["checkpoint_stale"] and state["checkpoint_age_seconds"] >= 7200
+    assert "STALE" in c.cli("sync", "status").stdout
+    c.sync()
+
+
+def test_a_peer_that_keeps_answering_410_costs_one_snapshot_per_round(federation, relay):
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    change_at_a(a, b, "gone")
+    relay.set("gone", times=100, origin="node-a")
+    before = len([p for p in relay.requests if p.endswith("/snapshot")])
+    started = time.monotonic()
+    (report,) = [r for r in c.sync(check=False) if r.origin == "node-a"]
+    assert "410" in report.error and time.monotonic() - started < 30
+    assert len([p for p in relay.requests if p.endswith("/snapshot")]) - before == 1
+    relay.set(None)
+    c.sync()
+    converged(a, b, c)
+
+
+def test_a_damaged_copy_is_noticed_and_repaired_by_a_rebootstrap(federation):
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    with c.ctx.db.write() as session:  # someone edits C's database behind the registry's back
+        row = session.scalars(select(models.ContactPoint).where(models.ContactPoint.origin == "node-a")
+                              .order_by(models.ContactPoint.id)).first()
+        row.version += 1
+    change_at_a(a, b, "after the damage")
+    (report,) = [r for r in c.sync(check=False) if r.origin == "node-a"]
+    assert "--rebootstrap" in report.error and "do not match node-a's checkpoint" in report.error
+    repaired = c.cli("sync", "--once", "--origin", "node-a", "--rebootstrap", check=False)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "bootstrapped" in repaired.stdout and "FAILED" not in repaired.stdout
     converged(a, b, c)
     assert c.status()["node-a"]["checkpoint_matched"]
 

@@ -461,7 +461,9 @@ class OriginPull:
                 for number, line in enumerate(spool, 1):
                     claims, signed = orjson.loads(line)
                     held.add(claims["id"])
-                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False, repair=repair)
+                    # Only what the origin's checkpoint vouches for may overwrite a copy.
+                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False,
+                                                  repair=repair and checked is not None)
                     counts[outcome.value] += 1
                     if number % SNAPSHOT_BATCH == 0:
                         forget_loaded(session)

@@ -152,7 +152,7 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
     node relays the origin's feed without gaps) and the origin's counter moves to its seq; a version
     from a snapshot is not logged (the log here starts after the snapshot's as_of_seq). With `repair`
     (an operator's re-bootstrap after this node's copy was damaged), a copy of the same version with other
-    content is overwritten by the origin's, instead of quarantined.
+    content, or a higher version the origin never signed, is overwritten by the origin's.
     """
     record_type, record_id, origin = claims["type"], claims["id"], claims["origin"]
     kind = RECORD_TYPES[record_type]
@@ -162,7 +162,7 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
         session.add(_log_entry(claims, signed, actor))
     if row is not None and row.origin != origin:
         return _quarantine(session, claims, signed, actor, f"{record_id} is held here as a record of {row.origin}")
-    if row is not None and claims["version"] < row.version:
+    if row is not None and claims["version"] < row.version and not repair:
         return CopyOutcome.STALE, None
     if row is not None and claims["version"] == row.version:
         if (row.deleted, envelope.body_hash(row.body), row.owner_network) == (
