@@ -161,6 +161,33 @@ def test_a_cursor_older_than_the_retained_log_is_gone(fresh_ctx):
     assert peer.get("/api/v1/federation/origins/local/changes").get_json() == at_end
 
 
+def test_pruning_changes_what_cached_feed_answers_are_keyed_by(fresh_ctx):
+    """With the response cache on, `registry log prune` (services.change_log.prune) must not leave cached
+    listings showing the old first_seq, nor cached pages holding pruned entries."""
+    from datetime import timedelta
+
+    from registry.services.change_log import prune
+
+    app = create_app(fresh_ctx.settings)
+    for n in range(4):
+        with fresh_ctx.db.write() as session:
+            write_record(session, fresh_ctx.taxonomy, signing_keys=fresh_ctx.record_keys.signing_keys(),
+                         origin="local", record_type="authority", record_id=f"local:p-{n}", owner_network="casc",
+                         body=AUTHORITY, actor="test")
+    peer = client_with(app, issue_token(app, "federation:read"))
+
+    def listing():
+        return {o["origin"]: o["first_seq"] for o in peer.get("/api/v1/federation/origins").get_json()}
+
+    assert listing()["local"] == 1 and listing()["local"] == 1  # the second answer comes from the cache
+    assert len(peer.get("/api/v1/federation/origins/local/changes").get_json()["items"]) == 4
+    assert prune(fresh_ctx, timedelta(0)) == {"local": 4}
+    assert listing()["local"] is None
+    page = peer.get("/api/v1/federation/origins/local/changes").get_json()
+    assert page["items"] == [] and page["after"] == 4
+    assert peer.get("/api/v1/federation/origins/local/changes", query_string={"after": 0}).status_code == 410
+
+
 def test_rotated_record_keys_keep_old_envelopes_verifiable(fresh_ctx):
     app = create_app(fresh_ctx.settings)
     client = app.test_client()

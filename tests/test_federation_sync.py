@@ -26,7 +26,7 @@ from registry import models
 from registry.crypto import envelope
 from registry.crypto.keys import KeyStore
 from registry.db import utcnow
-from registry.federation import puller, trust
+from registry.federation import peers, puller, trust
 
 
 def authority(country: str, name: str, network: str) -> dict:
@@ -470,16 +470,43 @@ def test_federation_admin_api(federation):
 
 def test_a_key_rotation_at_the_origin_reaches_its_peers(federation):
     a, b, c, _ = federation
+    for node in (b, c):  # the pinned keys were fetched moments ago
+        with node.ctx.db.write() as session:
+            session.execute(update(models.TrustedOrigin).values(keys_fetched_at=utcnow()))
     a.cli("keys", "rotate", "--record-signing")
     a.write("authority", "kg-gpo", authority("KG", "Prosecutor General of KG, under a new key", "casc"), "casc")
-    # The pinned keys were fetched moments ago; a refresh is allowed once a minute has passed.
-    for node in (b, c):
-        with node.ctx.db.write() as session:
-            session.execute(update(models.TrustedOrigin).values(keys_fetched_at=utcnow() - timedelta(minutes=2)))
+    time.sleep(trust.REFRESH_INTERVAL.total_seconds())  # a rotated key is taken within seconds, not a minute
     sync_all(a, b, c)
     a.sync()
     converged(a, b, c)
     assert len(trust.list_trusted(c.ctx)[0].kids) == 2, "the new key is pinned beside the old one"
+
+
+def test_the_watch_worker_stops_on_sigterm_while_its_peer_answers_410(federation, relay):
+    a, b, c, _ = federation
+    b.sync()
+    c.sync()
+    change_at_a(a, b, "gone while watched")
+    relay.set("gone", times=1000, origin="node-a")
+    before = len([p for p in relay.requests if p.endswith("/snapshot")])
+    worker = subprocess.Popen([REGISTRY, "sync", "--watch"], env=c.env | {"REGISTRY_SYNC_INTERVAL": "1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def snapshots() -> int:
+        return len([p for p in relay.requests if p.endswith("/snapshot")]) - before
+
+    deadline = time.monotonic() + 90
+    while snapshots() < 2 and time.monotonic() < deadline:  # a second round has begun
+        time.sleep(0.2)
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0 and time.monotonic() - started < 30, err
+    rounds = out.count("node-a from")
+    assert "410" in out and rounds >= 1 and snapshots() <= rounds + 1  # one snapshot a round, not hundreds
+    relay.set(None)
+    c.sync()
+    converged(a, b, c)
 
 
 def test_the_watch_worker_follows_changes_and_stops_on_sigterm(federation):
@@ -500,3 +527,27 @@ def test_the_watch_worker_follows_changes_and_stops_on_sigterm(federation):
     c.sync()
     a.sync()
     converged(a, b, c)
+
+
+def test_a_dead_peer_costs_one_failure_per_put_off_period_and_few_retries(federation, backend, tmp_path):
+    a, _b, _c, _ = federation
+    d = Node("node-d", tmp_path, fresh_database_url(backend, tmp_path))
+    try:
+        d.trust(a)
+        peers.add_peer(d.ctx, "dead", f"http://127.0.0.1:{free_port()}", "client", "secret")
+        with d.ctx.db.write() as session:  # node-a was last pulled from the peer that is now down
+            session.add(models.SyncState(origin="node-a", source="dead", applied=0, duplicate=0, stale=0,
+                                         quarantined=0, refused=0, failures=0))
+        waits = []
+        states = []
+        for _round in range(3):
+            (report,) = puller.sync_once(d.ctx, respect_put_off=True, sleep=waits.append)
+            assert report.error and "dead" in report.error
+            states.append(d.status()["node-a"])
+        # Retries of the listing only: a token request inside each would multiply them.
+        assert len(waits) <= 3 * (puller.ATTEMPTS - 1)
+        assert [s["retry_at"] for s in states[1:]] == [states[0]["retry_at"]] * 2, "put off once, not each round"
+        with d.ctx.db.read() as session:
+            assert session.get(models.SyncState, "node-a").failures == 1
+    finally:
+        d.ctx.db.dispose()

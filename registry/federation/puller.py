@@ -390,6 +390,8 @@ class OriginPull:
                 raise SyncFailure(f"{self.peer.name} serves {self.origin} up to seq {cursor}, behind {self.origin}'s "
                                   f"checkpoint at seq {row.as_of_seq} (signed {iso(row.issued_at)}): the copies here "
                                   f"lag {row.as_of_seq - cursor} changes until the origin or a fresher peer answers")
+            if row.matched:  # checked when this node reached that seq; nothing of the origin changed since
+                return
             claims = envelope.claims_unverified(row.signed)
             if checkpoints.matches(session, claims):
                 row.matched = True

@@ -35,3 +35,6 @@ class OriginSequence(Base):
     __tablename__ = "origin_sequences"
     origin: Mapped[str] = mapped_column(String(63), primary_key=True)
     last_seq: Mapped[int] = mapped_column(Integer)
+    # How many times entries of this origin's log were dropped (retention, a relayed log restarted by a
+    # snapshot): part of the data version, so that cached feed answers do not outlive the entries.
+    trims: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

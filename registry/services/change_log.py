@@ -29,10 +29,18 @@ def prune(ctx: Context, older_than: timedelta) -> dict[str, int]:
                                    .group_by(log.origin)).all()
         for origin, seq in last_old:
             pruned[origin] = session.execute(delete(log).where(log.origin == origin, log.seq <= seq)).rowcount
+            _trimmed(session, origin)
     return pruned
+
+
+def _trimmed(session: Session, origin: str) -> None:
+    counter = session.get(models.OriginSequence, origin)
+    if counter is not None:
+        counter.trims = (counter.trims or 0) + 1
 
 
 def restart_relayed_log(session: Session, origin: str) -> None:
     """Forget the entries relayed for `origin`, in the transaction that applies its snapshot: the log
     this node relays restarts after the snapshot, and a consumer's older cursor gets 410."""
     session.execute(delete(models.ChangeLogEntry).where(models.ChangeLogEntry.origin == origin))
+    _trimmed(session, origin)

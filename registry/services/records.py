@@ -350,12 +350,16 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
     return None if body is None else meta | body
 
 
-def data_version(ctx) -> tuple[int, int]:
-    """Numbers that every change raises: the last arrival (every version stored, every copy dropped)
-    and the sum of the origins' change-log counters (which sync moves even when nothing arrives)."""
+def data_version(ctx) -> tuple[int, int, int]:
+    """Numbers that every change raises: the last arrival (every version stored, every copy dropped),
+    the sum of the origins' change-log counters (which sync moves even when nothing arrives) and of the
+    times their logs were trimmed (retention drops entries that cached feed pages still show)."""
+    sequence = models.OriginSequence
     with ctx.db.read() as session:
         arrivals = session.scalar(select(models.ArrivalCounter.last).where(models.ArrivalCounter.id == 1)) or 0
-        return arrivals, session.scalar(select(func.coalesce(func.sum(models.OriginSequence.last_seq), 0)))
+        seqs, trims = session.execute(select(func.coalesce(func.sum(sequence.last_seq), 0),
+                                             func.coalesce(func.sum(sequence.trims), 0))).one()
+        return arrivals, seqs, trims
 
 
 def find_row(session: Session, record_type: str, record_id: str):

@@ -1,4 +1,4 @@
-"""the freshest verified checkpoint of each foreign origin
+"""the freshest verified checkpoint of each foreign origin; trims of each origin's log
 
 Revision ID: 0009
 Revises: 0008
@@ -25,7 +25,11 @@ def upgrade() -> None:
     sa.Column('matched', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('origin')
     )
+    with op.batch_alter_table('origin_sequences') as batch:
+        batch.add_column(sa.Column('trims', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('origin_sequences') as batch:
+        batch.drop_column('trims')
     op.drop_table('checkpoints')
