@@ -58,13 +58,15 @@ class Node:
         self.cli("db", "upgrade")
         self.server = subprocess.Popen([REGISTRY, "serve"], env=self.env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.url}/.well-known/registry-node", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/.well-known/registry-node", timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still booting on a busy machine
                 time.sleep(0.2)
+        self.server.terminate()  # a node that never answered must not outlive the test
+        self.server.wait(timeout=30)
         raise RuntimeError(f"{self.node_id} did not start")
 
     def stop(self) -> None:

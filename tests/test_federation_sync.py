@@ -551,3 +551,15 @@ def test_a_dead_peer_costs_one_failure_per_put_off_period_and_few_retries(federa
             assert session.get(models.SyncState, "node-a").failures == 1
     finally:
         d.ctx.db.dispose()
+
+
+def test_a_copied_deletion_names_its_origin_not_the_peer(federation):
+    a, b, c, _ = federation
+    a.write("authority", "tm-gpo", authority("TM", "Prosecutor General of TM", "casc"), "casc")
+    a.write("authority", "tm-gpo", None, "casc")
+    b.sync()
+    c.sync()
+    with c.ctx.db.read() as session:
+        actors = session.scalars(select(models.ChangeLogEntry.actor).where(
+            models.ChangeLogEntry.record_id == "node-a:tm-gpo", models.ChangeLogEntry.deleted.is_(True))).all()
+    assert actors and all(actor.startswith("origin:node-a via sync from ") for actor in actors), actors

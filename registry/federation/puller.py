@@ -328,7 +328,9 @@ class OriginPull:
         self.origin = trusted.node_id
         self.verifier = Verifier(ctx, trusted)
         self.report = report
-        self.actor = f"sync:{peer.name}"
+        # Who wrote a copied version, as far as this node knows: its origin (whose publisher the envelope
+        # does not name), and the peer it came through. A tombstone is the origin's deletion, not the peer's.
+        self.actor = f"origin:{trusted.node_id} via sync from {peer.name}"
 
     def run(self) -> None:
         _update_state(self.ctx, self.origin, source_last_seq=self.offered_seq)
