@@ -1,0 +1,14 @@
+// Conveniences only: every page works without this file.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  // A print button where printing is possible.
+  document.querySelectorAll("button.print").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+  // On the answer page, flipping "urgent" asks again at once.
+  var urgent = document.querySelector("details.again #urgent");
+  if (urgent) {
+    urgent.addEventListener("change", function () { urgent.form.requestSubmit(); });
+  }
+});
