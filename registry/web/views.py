@@ -16,7 +16,7 @@ from registry.web import display
 from registry.web.i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+               static_url_path="/assets")
 display.register(bp)
 PAGE_SIZE = 50
 # What each page takes from the query string; anything else is ignored, as browsers add little.

@@ -38,6 +38,16 @@ def test_every_page_answers_with_the_security_headers(anonymous, url):
     assert not re.search(r"(?:src|href)=\"(?:https?:)?//(?!www\.prokuratura)", body.replace('rel="noopener', ""))
 
 
+@pytest.mark.parametrize(("asset", "mimetype"), [("registry.css", "text/css"), ("print.css", "text/css"),
+                                                ("registry.js", "text/javascript")])
+def test_the_assets_are_served_by_the_registry(anonymous, asset, mimetype):
+    page = anonymous.get("/").get_data(as_text=True)
+    assert f'"/assets/{asset}"' in page
+    response = anonymous.get(f"/assets/{asset}")
+    assert response.status_code == 200 and response.mimetype == mimetype
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_the_api_keeps_its_own_headers(anonymous):
     response = anonymous.get("/api/v1/lookup?country=KG")
     assert "Content-Security-Policy" not in response.headers
