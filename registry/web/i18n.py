@@ -20,22 +20,36 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-def compile_catalogs(root: Path = TRANSLATIONS) -> list[Path]:
-    """Write messages.mo next to each messages.po that is newer; atomically, as several workers may start
-    at once. Returns the files written."""
+def compile_catalogs(root: Path = TRANSLATIONS, target: Path | None = None) -> list[Path]:
+    """Write messages.mo for each messages.po under `root` whose .mo (under `target`, by default next to it)
+    is missing or older; atomically, as several workers may start at once. Returns the files written."""
+    target = target or root
     written = []
     for po in sorted(root.glob("*/LC_MESSAGES/messages.po")):
-        mo = po.with_suffix(".mo")
+        mo = target / po.relative_to(root).with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
         with po.open("rb") as f:
             catalog = read_po(f, locale=po.parts[-3])
-        fd, tmp = tempfile.mkstemp(dir=po.parent, suffix=".mo.tmp")
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
         with os.fdopen(fd, "wb") as f:
             write_mo(f, catalog)
         os.replace(tmp, mo)
         written.append(mo)
     return written
+
+
+def compiled_catalogs(instance_path: str) -> Path:
+    """Where the compiled catalogs are: next to the .po files, or, when the package is installed read-only,
+    in the instance folder."""
+    try:
+        compile_catalogs()
+        return TRANSLATIONS
+    except OSError:
+        target = Path(instance_path) / "translations"
+        compile_catalogs(TRANSLATIONS, target)
+        return target
 
 
 def select_locale() -> str:
@@ -46,7 +60,6 @@ def select_locale() -> str:
 
 
 def init_i18n(app: Flask) -> None:
-    compile_catalogs()
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled_catalogs(app.instance_path)))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     Babel(app, locale_selector=select_locale)

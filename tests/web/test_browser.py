@@ -4,6 +4,7 @@ without JavaScript, on a phone; accessibility by axe-core on every page type in 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import vobject
@@ -91,7 +92,7 @@ def test_vcard_downloads_parse(visit, node):
     with v.page.expect_download() as info:
         v.page.locator("article.authority").first.locator(".actions a.vcard").click()
     assert info.value.suggested_filename.endswith(".vcf")
-    cards = list(vobject.readComponents(open(info.value.path(), encoding="utf-8").read()))
+    cards = list(vobject.readComponents(Path(info.value.path()).read_text(encoding="utf-8")))
     assert cards[0].version.value == "4.0" and cards[0].fn.value == "Prosecutor General's Office of the Kyrgyz Republic"
 
 
@@ -181,7 +182,8 @@ def test_screenshots_of_the_main_pages(visit, served_nodes):
     node = served_nodes("sqlite")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     urls = {"index": "/", "lookup": "/lookup?country=KG&crime_type=trafficking_in_persons",
-            "authority": "/authorities/local:kg-gpo", "network": "/networks/casc", "unknown": "/lookup?country=Kirgizstn"}
+            "authority": "/authorities/local:kg-gpo", "network": "/networks/casc",
+            "unknown": "/lookup?country=Kirgizstn"}
     for language in ("en", "fr", "ru"):
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             v = visit(node, locale=language, viewport=viewport)

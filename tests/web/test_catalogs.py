@@ -46,3 +46,8 @@ def test_catalogs_compile(tmp_path):
         target.write_bytes(po.read_bytes())
     assert len(compile_catalogs(tmp_path)) == len(LANGUAGES) - 1
     assert compile_catalogs(tmp_path) == []  # up to date: nothing written again
+
+
+def test_catalogs_compile_elsewhere_when_the_package_is_read_only(tmp_path):
+    written = compile_catalogs(TRANSLATIONS, tmp_path / "translations")
+    assert {mo.parts[-3] for mo in written} == set(LANGUAGES) - {"en"}
