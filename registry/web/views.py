@@ -18,7 +18,8 @@ from registry.web.i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 display.register(bp)
-PAGE_SIZE = 50
+# A practitioner reads the first few; more are a link away.
+PAGE_SIZE = 20
 # What each page takes from the query string; anything else is ignored, as browsers add little.
 LOOKUP_FIELDS = ("country", "crime_type", "request_type", "network", "q")
 
@@ -95,14 +96,18 @@ def lookup_page():
     if not text_arg("country"):
         return render_template("index.html", form=form, missing_country=True), 422
     query = lookup.LookupQuery(**{name: text_arg(name) for name in LOOKUP_FIELDS}, urgent=form["urgent"])
-    answer = lookup.lookup(context(), query, page_number(), caller_tier())
+    page = page_number()
+    answer = lookup.lookup(context(), query, page, caller_tier())
     # Notes in force that apply to any of the authorities, once each, most urgent first: the top of the page.
     notes = {}
     for result in answer["results"]:
         for note in result["emergency_notes"]:
             notes.setdefault(note["id"], note)
     order = lookup.URGENCY_ORDER
-    return render_template("lookup.html", answer=answer, form=form,
+    more = None
+    if answer["total"] > page.offset + len(answer["results"]):
+        more = url_for("web.lookup_page", **(request.args.to_dict() | {"page": page.number + 1}))
+    return render_template("lookup.html", answer=answer, form=form, more=more,
                            notes=sorted(notes.values(), key=lambda n: (order[n["urgency"]], n["effective_from"])))
 
 

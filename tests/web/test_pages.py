@@ -181,3 +181,18 @@ def test_our_own_500_page(hostile_app):
     assert response.status_code == 500 and response.mimetype == "text/html"
     assert h1(response) == "Что-то пошло не так"
     assert "a bug" not in response.get_data(as_text=True)
+
+
+def test_a_long_answer_links_to_the_next_page(app):
+    """On the demonstration directory no country has more than a page; the link's rule is checked with
+    a one-authority page size."""
+    from registry.web import views
+
+    client = app.test_client()
+    size, views.PAGE_SIZE = views.PAGE_SIZE, 1
+    try:
+        body = client.get("/lookup?country=KG").get_data(as_text=True)
+        assert 'href="/lookup?country=KG&amp;page=2" rel="next"' in body
+        assert 'rel="next"' not in client.get("/lookup?country=KG&page=2").get_data(as_text=True)
+    finally:
+        views.PAGE_SIZE = size
