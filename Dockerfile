@@ -18,6 +18,7 @@ COPY registry ./registry
 COPY schemas ./schemas
 COPY seed_data ./seed_data
 RUN pip install --no-cache-dir --no-deps -e . \
+    && python -c "from registry.web.i18n import compile_catalogs; compile_catalogs()" \
     && mkdir -p /data && chown registry:registry /data
 
 USER registry

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock db seed postgres redis openapi docs lint bench clean
+.PHONY: run test install lock db seed postgres redis chromium messages openapi docs lint bench clean
 
 # The exact versions tested, with their hashes (`make lock` refreshes them from pyproject.toml's ranges):
 # requirements.lock for the image, requirements-test.lock (the same and the test tools) for make run/test.
@@ -55,8 +55,25 @@ redis:
 	@for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
 		echo "Redis is not answering on 127.0.0.1:6379 (apt-get install -y redis-server)" >&2; exit 1
 
-test: install postgres redis
+# The browser tests drive Debian's Chromium (Playwright's own download is not used); install it when missing.
+CHROMIUM := /usr/bin/chromium
+
+chromium:
+	@test -x $(CHROMIUM) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || true
+	@test -x $(CHROMIUM) || { echo "The browser tests need Chromium at $(CHROMIUM): run \
+	'sudo apt-get install chromium' (Debian/Ubuntu) and try again." >&2; exit 1; }
+
+test: install postgres redis chromium
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+# After changing a page's text: extract the strings and merge them into every catalog (then translate the
+# new entries; a test fails while one is missing). Catalogs compile when the registry starts.
+messages: install
+	$(BIN)/pybabel extract -F registry/web/babel.cfg -k _l --no-location -o registry/web/translations/messages.pot .
+	$(BIN)/pybabel update -i registry/web/translations/messages.pot -d registry/web/translations --no-location \
+		--ignore-obsolete
+	rm registry/web/translations/messages.pot
 
 openapi: install
 	$(BIN)/registry openapi write openapi.yaml

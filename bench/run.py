@@ -1,4 +1,5 @@
-"""HTTP benchmark of the registry's read API against a bare Flask baseline.
+"""HTTP benchmark of the registry's read API against a bare Flask baseline, and of the practitioner's
+lookup page against the API answer it is built from (same paths, same run; plus the page's weight).
 
 Generates the synthetic directory if needed (bench/generate.py), serves it with `registry serve`
 (gunicorn, 2 sync workers) and serves bench/bare_app.py with gunicorn the same way, then loads each
@@ -62,10 +63,11 @@ class Result:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+LOOKUP_QUERIES = [f"?country={cc}&crime_type={crime}" for cc in COUNTRIES for crime in CRIME_TYPES]
 ENDPOINTS = [
     Endpoint("bare Flask (baseline)", "bare", ["/bare"]),
-    Endpoint("lookup", "registry",
-             [f"/api/v1/lookup?country={cc}&crime_type={crime}" for cc in COUNTRIES for crime in CRIME_TYPES]),
+    Endpoint("lookup", "registry", [f"/api/v1/lookup{query}" for query in LOOKUP_QUERIES]),
+    Endpoint("lookup page", "registry", [f"/lookup{query}" for query in LOOKUP_QUERIES]),
     Endpoint("authorities", "registry", [f"/api/v1/authorities?country={cc}" for cc in COUNTRIES]),
 ]
 
@@ -305,6 +307,32 @@ def verdict(results: list[Result]) -> str:
             f"{'MET' if ok else 'NOT MET'} ({r.rps:,.0f} req/s, p99 {r.p99_ms:.1f} ms)")
 
 
+PAGE_ASSETS = ["/assets/registry.css", "/assets/print.css", "/assets/registry.js", "/assets/favicon.svg"]
+
+
+def page_figures(results: list[Result], port: int) -> list[str]:
+    """The lookup page next to the API answer it renders: throughput and latency ratios, and what a browser
+    downloads (HTML of each path, then the registry's own CSS and JS once)."""
+    api = next((r for r in results if r.endpoint.name == "lookup"), None)
+    page = next((r for r in results if r.endpoint.name == "lookup page"), None)
+    if api is None or page is None:
+        return []
+    html = [len(http_get(port, path)[1]) for path in page.endpoint.paths]
+    json_sizes = [len(http_get(port, path)[1]) for path in api.endpoint.paths]
+    assets = {path: len(http_get(port, path)[1]) for path in PAGE_ASSETS}
+    css_js = sum(size for path, size in assets.items() if path.endswith((".css", ".js")))
+    listed = ", ".join(f"{path.rsplit('/', 1)[1]} {size:,}" for path, size in assets.items())
+    return [
+        f"Lookup page vs API (same paths): req/s ratio page/API {page.rps / api.rps:.3f}, "
+        f"p50 {page.p50_ms:.2f} vs {api.p50_ms:.2f} ms ({page.p50_ms / api.p50_ms:.2f}x), "
+        f"p99 {page.p99_ms:.2f} vs {api.p99_ms:.2f} ms.",
+        f"Page weight: HTML {min(html):,}-{max(html):,} bytes (mean {sum(html) // len(html):,}; the JSON answer "
+        f"{sum(json_sizes) // len(json_sizes):,}), CSS+JS {css_js:,} bytes "
+        f"({listed}); "
+        f"first visit HTML+CSS+JS about {sum(html) // len(html) + css_js:,} bytes, uncompressed.",
+    ]
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -315,7 +343,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def write_report(path: Path, results: list[Result], context: dict, samples: dict) -> None:
+def write_report(path: Path, results: list[Result], context: dict, samples: dict, figures: list[str]) -> None:
     lines = [
         "# Registry read-API benchmark",
         "",
@@ -329,6 +357,8 @@ def write_report(path: Path, results: list[Result], context: dict, samples: dict
         *table(results),
         "",
         verdict(results),
+        "",
+        *figures,
         "",
         "Requests rotate over these paths (response of the first one):",
         "",
@@ -426,6 +456,7 @@ def main(argv=None) -> int:
             results.append(result)
             print(f"  {endpoint.name}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
                   f"p99 {result.p99_ms:.2f} ms, errors {result.errors}", flush=True)
+        figures = page_figures(results, servers["registry"].port)
     finally:
         for server in servers.values():
             server.stop()
@@ -439,8 +470,9 @@ def main(argv=None) -> int:
     print("\n".join(table(results)))
     print()
     print(verdict(results))
+    print("\n".join(figures))
     report = OUT_DIR / "results.md"
-    write_report(report, results, context, samples)
+    write_report(report, results, context, samples, figures)
     print(f"written to {report.relative_to(BENCH_DIR.parent)}")
     return 0
 

@@ -1,0 +1,144 @@
+"""How records read on a page: names in the reader's language, taxonomy codes as their names, times in
+the authority's own time zone. Template filters only; no rule of the registry lives here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from babel.core import get_global
+from babel.dates import format_date, format_datetime, format_time, get_timezone
+from flask import Blueprint, current_app
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from langcodes import Language
+
+from registry.exports import hours_text
+from registry.services import today
+
+
+def locale() -> str:
+    return str(get_locale() or "en")
+
+
+def taxonomy():
+    return current_app.extensions["registry"].taxonomy
+
+
+def pick(texts: dict | None) -> tuple[str, str]:
+    """The text in the reader's language when the record has it, else English, else the first; with its language."""
+    if not texts:
+        return "", ""
+    for language in (locale(), "en"):
+        if texts.get(language):
+            return texts[language], language
+    language, text = next(iter(texts.items()))
+    return text, language
+
+
+def others(texts: dict | None) -> list[tuple[str, str]]:
+    """The record's text in every language but the one shown."""
+    shown = pick(texts)[1]
+    return [(language, text) for language, text in (texts or {}).items() if language != shown and text]
+
+
+def country_name(code: str | None) -> str:
+    country = taxonomy().countries.get(code) if code else None
+    if country is None:
+        return code or ""
+    return country.names.get(locale()) or country.name
+
+
+def term_name(vocabulary: str, code: str | None) -> str:
+    term = getattr(taxonomy(), vocabulary).terms.get(code) if code else None
+    if term is None:
+        return (code or "").replace("_", " ")
+    return term.names.get(locale()) or term.name
+
+
+def time_zone_of(country: str | None, contact_points: list[dict]) -> str | None:
+    """The authority's time zone: that of its contact points' hours, else its country's main zone."""
+    for point in contact_points:
+        if (point.get("hours") or {}).get("time_zone"):
+            return point["hours"]["time_zone"]
+    zones = get_global("territory_zones").get(country or "", [])
+    return zones[0] if zones else None
+
+
+def local_now(zone: str | None) -> str:
+    if not zone:
+        return ""
+    return format_datetime(datetime.now(UTC), "EEEE HH:mm", tzinfo=get_timezone(zone), locale=locale())
+
+
+def local_time(zone: str | None) -> str:
+    return format_time(datetime.now(UTC), "short", tzinfo=get_timezone(zone), locale=locale()) if zone else ""
+
+
+def day(value: str | date | None) -> str:
+    """An ISO date (or timestamp) written the reader's way."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, "long", locale=locale())
+
+
+URGENCY = {"emergency": _l("Emergency"), "urgent": _l("Urgent"), "routine": _l("Routine")}
+CHANNELS = {"email": _l("E-mail"), "phone": _l("Telephone"), "secure_platform": _l("Secure platform"),
+            "diplomatic": _l("Diplomatic channel"), "interpol": _l("INTERPOL"), "postal": _l("Post"), "fax": _l("Fax")}
+AUTHORITY_KINDS = {"prosecution_service": _l("Prosecution service"), "central_authority": _l("Central authority"),
+                   "anti_corruption_body": _l("Anti-corruption body"), "law_enforcement": _l("Law enforcement"),
+                   "fiu": _l("Financial intelligence unit"), "judiciary": _l("Judiciary"),
+                   "ministry_of_justice": _l("Ministry of justice"), "other": _l("Other")}
+RECORD_TYPES = {"authority": _l("Authority"), "contact_point": _l("Contact point"),
+                "emergency_note": _l("Emergency note")}
+FACETS = {"type": _l("Kind of record"), "country": _l("Country"), "crime_type": _l("Crime"),
+          "request_type": _l("Request"), "network": _l("Network"), "language": _l("Language"), "kind": _l("Kind")}
+UNKNOWN = {"country": _l("“%(value)s” is not a country we know."),
+           "crime_type": _l("“%(value)s” is not a crime type we know."),
+           "request_type": _l("“%(value)s” is not a request type we know."),
+           "network": _l("“%(value)s” is not a network we know.")}
+
+
+def unknown_text(parameter: str, value: str) -> str:
+    return str(UNKNOWN.get(parameter, UNKNOWN["country"])) % {"value": value}
+
+
+def language_name(code: str) -> str:
+    """A language of the record named in the reader's language ("ru" is "russe" to a French reader)."""
+    try:
+        return Language.get(code).display_name(locale())
+    except Exception:  # an odd tag in a record still shows, as its code
+        return code
+
+
+def result_href(result: dict) -> str:
+    """Where a search hit reads on the pages: its authority (for a contact point, the one it belongs to)."""
+    if result["type"] == "authority":
+        return f"/authorities/{result['id']}"
+    if result["type"] == "contact_point" and (result.get("authority") or {}).get("id"):
+        return f"/authorities/{result['authority']['id']}"
+    if result["type"] == "emergency_note" and result.get("country"):
+        return f"/emergency-notes?country={result['country']}"
+    return result["href"]
+
+
+def label(labels: dict):
+    return lambda code: str(labels.get(code, code))
+
+
+def register(bp: Blueprint) -> None:
+    for name, function in {"pick": lambda t: pick(t)[0], "others": others, "country_name": country_name,
+                           "crime_name": lambda c: term_name("crime_types", c),
+                           "request_name": lambda c: term_name("request_types", c),
+                           "hours": hours_text, "day": day, "local_now": local_now,
+                           "local_time": local_time, "language_name": language_name,
+                           "format_number": lambda n: format_decimal(n)}.items():
+        bp.add_app_template_filter(function, name)
+    bp.add_app_template_global(time_zone_of, "time_zone_of")
+    bp.add_app_template_global(lambda t: pick(t)[1], "lang_of")
+    for name, function in {"urgency_label": label(URGENCY), "channel_label": label(CHANNELS),
+                           "authority_kind": label(AUTHORITY_KINDS), "record_type_label": label(RECORD_TYPES),
+                           "facet_label": label(FACETS), "unknown_text": unknown_text, "result_href": result_href,
+                           "today_text": lambda: day(today())}.items():
+        bp.add_app_template_global(function, name)
