@@ -8,10 +8,10 @@ import re
 
 import pytest
 import vobject
+from test_records import AUTHORITY, write
 
 from registry import create_app
 from registry.web.security import CONTENT_SECURITY_POLICY
-from tests.test_records import AUTHORITY, write
 
 PAGES = ["/", "/lookup?country=KG&crime_type=trafficking_in_persons", "/authorities/local:kg-gpo", "/countries/KG",
          "/networks/casc", "/networks", "/emergency-notes", "/search?q=prosecutor"]
@@ -118,7 +118,7 @@ def test_our_own_404_page(anonymous, url):
 
 
 def test_the_urgent_switch_puts_the_duty_line_first(app, tokens):
-    from tests.conftest import client_with
+    from conftest import client_with
 
     client = client_with(app, tokens("directory:read"))
     url = "/lookup?country=KG&crime_type=trafficking_in_persons"
@@ -130,7 +130,7 @@ def test_the_urgent_switch_puts_the_duty_line_first(app, tokens):
 
 
 def test_vcard_links_download_cards_that_parse(app, tokens):
-    from tests.conftest import client_with
+    from conftest import client_with
 
     client = client_with(app, tokens("directory:read"))
     body = client.get("/lookup?country=KG&crime_type=trafficking_in_persons").get_data(as_text=True)

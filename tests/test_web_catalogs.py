@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from registry.web.i18n import LANGUAGES, TRANSLATIONS, compile_catalogs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PYBABEL = str(Path(sys.executable).parent / "pybabel")
 
 
@@ -20,7 +20,7 @@ PYBABEL = str(Path(sys.executable).parent / "pybabel")
 def extracted(tmp_path_factory) -> set:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run([PYBABEL, "extract", "-F", "registry/web/babel.cfg", "-k", "_l", "--no-location",
-                    "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
+                    "-o", str(pot), "registry/web"], cwd=ROOT, check=True, capture_output=True)
     with pot.open("rb") as f:
         return {message.id for message in read_po(f) if message.id}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import vobject
 from axe_playwright_python.sync_playwright import Axe
+from conftest import SCREENSHOTS
 
 from registry.web.i18n import LANGUAGES
-from tests.web.conftest import SCREENSHOTS
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
