@@ -70,8 +70,8 @@ test: install postgres redis chromium
 # After changing a page's text: extract the strings and merge them into every catalog (then translate the
 # new entries; a test fails while one is missing). Catalogs compile when the registry starts.
 messages: install
-	$(BIN)/pybabel extract -F registry/web/babel.cfg -k _l --no-location -o registry/web/translations/messages.pot registry/web
-	$(BIN)/pybabel update -i registry/web/translations/messages.pot -d registry/web/translations --no-location \
+	$(BIN)/pybabel extract -F registry/web/babel.cfg -k _l --no-location --no-wrap -o registry/web/translations/messages.pot registry/web
+	$(BIN)/pybabel update -i registry/web/translations/messages.pot -d registry/web/translations --no-wrap \
 		--ignore-obsolete
 	rm registry/web/translations/messages.pot
 

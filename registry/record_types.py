@@ -64,8 +64,10 @@ def _authority(body: dict) -> dict:
 
 
 def _authority_terms(body: dict) -> set[tuple[str, str]]:
+    # A designation is a term under its role ("central_authority": "mla") so that a lookup ranks by it.
     return ({("crime_type", c) for c in body["competences"]}
             | {("request_type", r) for r in body["request_types"]}
+            | {(d["role"], r) for d in body.get("designations", []) for r in d["request_types"]}
             | _language_terms(body["languages"]))
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import difflib
 import gettext
+import math
 import os
 import re
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import pycountry
@@ -76,11 +78,57 @@ class NameResolver:
         return self._index.get(fold(value))
 
     def close_matches(self, value: str, limit: int = 3) -> list[str]:
+        """Codes `value` may have meant: a name it nearly spells, then names that share its words
+        (rare words weigh more: "war crime" means war crimes, not one of the many "... crime"), then
+        names spelt somewhat alike."""
+        folded = fold(value)
+        alike = difflib.get_close_matches(folded, self._index, n=limit * 4, cutoff=0.6)
+        nearly = [key for key in alike if difflib.SequenceMatcher(None, folded, key).ratio() >= 0.85]
         codes: list[str] = []
-        for key in difflib.get_close_matches(fold(value), self._index, n=limit * 4, cutoff=0.6):
-            if self._index[key] not in codes:
-                codes.append(self._index[key])
+        for found in ([self._index[k] for k in nearly], self._sharing_words(folded), [self._index[k] for k in alike]):
+            codes += [code for code in dict.fromkeys(found) if code not in codes]
         return codes[:limit]
+
+    def _sharing_words(self, folded: str) -> list[str]:
+        total = len(set(self._index.values())) or 1
+        scores: dict[str, float] = defaultdict(float)
+        for typed in set(folded.split()):
+            if len(typed) < 3:
+                continue
+            matched: set[str] = set()
+            for word in self._words_by_prefix.get(typed[:4], ()):
+                if _same_stem(typed, word):
+                    matched |= self._word_codes[word]
+            for code in matched:
+                scores[code] += math.log(1 + total / len(matched))
+        best = max(scores.values(), default=0)
+        return sorted((code for code in scores if scores[code] >= best / 2), key=lambda code: (-scores[code], code))
+
+    # Built on first use, after loading: names are only added while the taxonomy loads.
+    @cached_property
+    def _word_codes(self) -> dict[str, set[str]]:
+        index: dict[str, set[str]] = defaultdict(set)
+        for key, code in self._index.items():
+            for word in key.split():
+                index[word].add(code)
+        return index
+
+    @cached_property
+    def _words_by_prefix(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = defaultdict(list)
+        for word in self._word_codes:
+            index[word[:4]].append(word)
+        return index
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Crude stemming: "crimes" and "crime", "drugs" and "drug", "narcotic" and "narcotics"."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:
+        return False
+    stem = min(len(a), len(b), max(4, max(len(a), len(b)) - 2))
+    return a[:stem] == b[:stem]
 
 
 class Vocabulary:
@@ -118,23 +166,31 @@ class Vocabulary:
     def children(self, code: str) -> list[str]:
         return [t.code for t in self.terms.values() if t.parent == code]
 
+    def ancestors(self, code: str) -> list[str]:
+        """The code's parent, its parent's parent, ... nearest first."""
+        found = []
+        parent = self.terms[code].parent
+        while parent:
+            found.append(parent)
+            parent = self.terms[parent].parent
+        return found
+
+    def descendants(self, code: str) -> set[str]:
+        found: set[str] = set()
+        pending = [code]
+        while pending:
+            for child in self.children(pending.pop()):
+                found.add(child)
+                pending.append(child)
+        return found
+
     def related(self, code: str) -> set[str]:
         """The code, its ancestors and its descendants: everything a filter on `code` should match.
 
         An authority that handles "mla" handles "mla.taking_evidence", and one that handles only
         "mla.taking_evidence" is relevant to a search for "mla".
         """
-        related = {code}
-        parent = self.terms[code].parent
-        while parent:
-            related.add(parent)
-            parent = self.terms[parent].parent
-        pending = [code]
-        while pending:
-            for child in self.children(pending.pop()):
-                related.add(child)
-                pending.append(child)
-        return related
+        return {code, *self.ancestors(code), *self.descendants(code)}
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def test_items_and_reference_data(client):
     held = client.get("/api/v1/countries?with_authorities=true").get_json()
     assert all(c["authority_count"] > 0 for c in held) and len(held) >= 90
     crimes = client.get("/api/v1/taxonomies/crime-types").get_json()
-    assert len(crimes) == 15 and all(c["iccs"] for c in crimes)
+    assert len(crimes) == 17 and all(c["iccs"] for c in crimes)
     requests = client.get("/api/v1/taxonomies/request-types").get_json()
     assert sum(r["parent"] == "mla" for r in requests) == 9
 

@@ -43,6 +43,14 @@ def test_a_country_and_a_crime_type_are_read_from_the_words(taxonomy):
     assert "in" in [w.forms[0] for w in query.optional]
 
 
+def test_request_types_are_read_from_the_words(taxonomy):
+    query = parse(taxonomy, "Kyrgyzstan corruption asset recovery")
+    assert (query.country, query.crime_type, query.request_type) == ("KG", "corruption", "asset_recovery")
+    assert query.required == ()
+    assert parse(taxonomy, "MLA Kazakhstan").request_type == "mla"
+    assert parse(taxonomy, "asset recovery", find_request_type=False).request_type is None
+
+
 def test_codes_and_short_words_are_not_read_as_filters(taxonomy):
     query = parse(taxonomy, "to be in KG")
     assert query.country is None and query.read_as == {}

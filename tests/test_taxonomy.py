@@ -44,7 +44,7 @@ def test_crime_type_synonyms(taxonomy, value):
 
 
 def test_every_crime_type_has_iccs_section_and_three_languages(taxonomy):
-    assert len(taxonomy.crime_types.terms) == 15
+    assert len(taxonomy.crime_types.terms) == 17  # the 15 SHERLOC areas, fraud and core international crimes
     for term in taxonomy.crime_types.terms.values():
         assert len(term.details["iccs"]) == 2
         assert {"en", "ru", "fr"} <= set(term.names) and {"en", "ru", "fr"} <= set(term.synonyms)
@@ -57,6 +57,46 @@ def test_request_types_have_untoc_forms_as_children(taxonomy):
     assert taxonomy.request_types.related("mla.taking_evidence") == {"mla", "mla.taking_evidence"}
     assert taxonomy.request_types.related("mla") == {"mla", *children}
     assert taxonomy.request_types.resolve("taking evidence", "request_type") == "mla.taking_evidence"
+
+
+@pytest.mark.parametrize(("vocabulary", "value", "code"), [
+    ("crime_types", "drugs", "drug_trafficking"),
+    ("crime_types", "war crimes", "core_international_crimes"),
+    ("crime_types", "crimes de guerre", "core_international_crimes"),
+    ("crime_types", "военные преступления", "core_international_crimes"),
+    ("crime_types", "escroquerie", "fraud"),
+    ("crime_types", "мошенничество", "fraud"),
+    ("request_types", "EIO", "european_investigation_order"),
+    ("request_types", "décision d'enquête européenne", "european_investigation_order"),
+    ("request_types", "EAW", "european_arrest_warrant"),
+    ("request_types", "mandat d'arrêt européen", "european_arrest_warrant"),
+    ("request_types", "transfer of proceedings", "transfer_of_proceedings"),
+    ("request_types", "передача уголовного преследования", "transfer_of_proceedings"),
+])
+def test_terms_practitioners_use(taxonomy, vocabulary, value, code):
+    assert getattr(taxonomy, vocabulary).resolve(value, "x") == code
+
+
+def test_eu_instruments_are_not_forms_of_the_conventions(taxonomy):
+    """An EIO or an EAW goes from judicial authority to judicial authority: the central authority for
+    MLA or extradition under the conventions is not the answer to them."""
+    types = taxonomy.request_types
+    assert types.terms["european_investigation_order"].parent is None
+    assert types.terms["european_arrest_warrant"].parent is None
+
+
+@pytest.mark.parametrize(("vocabulary", "typed", "first"), [
+    ("crime_types", "crimes of war", "core_international_crimes"),  # not counterfeiting, spelt alike
+    ("crime_types", "crimes de guere", "core_international_crimes"),
+    ("crime_types", "human traficking", "trafficking_in_persons"),
+    ("crime_types", "narcotic", "drug_trafficking"),
+    ("request_types", "investigation orders", "european_investigation_order"),
+    ("request_types", "extraditon", "extradition"),
+])
+def test_suggestions_put_meaning_before_spelling(taxonomy, vocabulary, typed, first):
+    with pytest.raises(UnknownValue) as caught:
+        getattr(taxonomy, vocabulary).resolve(typed, "x")
+    assert caught.value.extensions["errors"][0]["suggestions"][0]["code"] == first
 
 
 def test_synonyms_never_map_to_two_codes(taxonomy):

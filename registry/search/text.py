@@ -3,8 +3,8 @@
 No query syntax from users ever reaches FTS5, tsquery or the Elasticsearch DSL: the text is folded
 (case, accents, punctuation) and split into words here, and each backend quotes those words in its
 own language. Each word also carries its Latin transliteration, so "Ибраимов" and "Ibraimov" find
-each other, and a typo allowance by length. Country names and crime-type synonyms inside the text
-become filters ("corruption Kyrgyzstan").
+each other, and a typo allowance by length. Country names, crime-type and request-type synonyms
+inside the text become filters ("Kyrgyzstan corruption asset recovery").
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ MAX_WORDS = 20
 # Longest run of words tried as one country or crime-type name ("bosnia and herzegovina").
 MAX_NAME_WORDS = 4
 # Shorter names are not read as filters: they would catch "in", "to", "be" (ISO codes) and initials.
-MIN_NAME_CHARS = 4
+# Request types are known by three-letter initials practitioners type ("MLA", "EIO", "JIT").
+MIN_NAME_CHARS = {"country": 4, "crime_type": 4, "request_type": 3}
 # Shorter words ("a", "of", "in") rank but are not required: requiring them would drop good matches.
 MIN_REQUIRED_CHARS = 3
 
@@ -83,6 +84,7 @@ class ParsedQuery:
     optional: tuple[Word, ...] = ()
     country: str | None = None
     crime_type: str | None = None
+    request_type: str | None = None
     # the words read as each filter, as typed (folded), for the response
     read_as: dict[str, str] = field(default_factory=dict)
 
@@ -93,7 +95,7 @@ class ParsedQuery:
 
 
 def parse(taxonomy: Taxonomy, q: str | None, *, find_country: bool = True, find_crime_type: bool = True,
-          parameter: str = "q") -> ParsedQuery:
+          find_request_type: bool = True, parameter: str = "q") -> ParsedQuery:
     if q is None:
         return ParsedQuery()
     if len(q) > MAX_QUERY_CHARS:
@@ -107,15 +109,17 @@ def parse(taxonomy: Taxonomy, q: str | None, *, find_country: bool = True, find_
         lookups.append(("country", taxonomy.countries.find))
     if find_crime_type:
         lookups.append(("crime_type", taxonomy.crime_types.find))
+    if find_request_type:
+        lookups.append(("request_type", taxonomy.request_types.find))
     taken = [False] * len(folded)
     for size in range(min(MAX_NAME_WORDS, len(folded)), 0, -1):
         for start in range(len(folded) - size + 1):
             if any(taken[start:start + size]):
                 continue
             phrase = " ".join(folded[start:start + size])
-            if len(phrase) < MIN_NAME_CHARS:
-                continue
             for kind, find in lookups:
+                if len(phrase) < MIN_NAME_CHARS[kind]:
+                    continue
                 code = find(phrase)
                 if kind not in found and code:
                     found[kind] = (code, start, size)
@@ -129,5 +133,6 @@ def parse(taxonomy: Taxonomy, q: str | None, *, find_country: bool = True, find_
         required=required, optional=optional,
         country=found["country"][0] if "country" in found else None,
         crime_type=found["crime_type"][0] if "crime_type" in found else None,
+        request_type=found["request_type"][0] if "request_type" in found else None,
         read_as={kind: " ".join(folded[start:start + size]) for kind, (_, start, size) in found.items()},
     )

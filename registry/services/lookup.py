@@ -45,11 +45,9 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
     on = today()
 
     a = models.Authority
-    crime_match = has_term(a, "crime_type", [crime]) if crime else None
-    request_match = has_term(a, "request_type", request[1]) if request else None
-    score = sum(case((clause, weight), else_=0) for clause, weight in ((crime_match, 2), (request_match, 1))
-                if clause is not None) if (crime or request) else None
-    stmt = select(a, *(c for c in (crime_match, request_match) if c is not None)).where(
+    clauses = _rank_clauses(ctx, a, crime, request[0] if request else None)
+    score = sum(case((clause, weight), else_=0) for _, clause, weight in clauses) if clauses else None
+    stmt = select(a, *(clause for _, clause, _ in clauses)).where(
         a.deleted.is_(False), a.country == country, a.status == "active")
     if network:
         stmt = stmt.where(member_of(a.id, network))
@@ -71,17 +69,12 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
     results = []
     for row in rows:
         authority = row[0]
-        flags = list(row[1:])
-        matched = {}
-        if crime:
-            matched["crime_type"] = bool(flags.pop(0))
-        if request:
-            matched["request_type"] = bool(flags.pop(0))
+        reasons = {name for (name, _, _), flag in zip(clauses, row[1:], strict=True) if flag}
         applicable = [n for n in notes if _applies(n, authority.id, country, networks[authority.id])]
         applicable.sort(key=lambda n: (URGENCY_ORDER[n["urgency"]] if query.urgent else 0, n["effective_from"]))
         results.append({
             "authority": represent("authority", authority, tier),
-            "matched": matched,
+            "matched": _matched(ctx, authority.body, reasons, crime, request[0] if request else None),
             "networks": networks[authority.id],
             "contact_points": contact_points.get(authority.id, []),
             "emergency_notes": applicable,
@@ -99,6 +92,49 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         "total": total,
         "results": results,
     }
+
+
+def _rank_clauses(ctx: Context, a, crime: str | None, request: str | None) -> list[tuple[str, object, int]]:
+    """(reason, SQL condition, weight) of each reason to rank an authority higher, strongest first.
+
+    The central authority designated for the request type (or for a broader one: "mla" covers
+    "mla.search_and_seizure") comes first, as requests go through it; then an authority designated
+    competent for the measure; then competence for the crime; then handling the whole request type,
+    and last handling only some forms of it (one MLA measure is not "MLA"). The weights are powers of
+    two, so a stronger reason outranks every combination of weaker ones."""
+    clauses = []
+    if request:
+        vocabulary = ctx.taxonomy.request_types
+        covering = [request, *vocabulary.ancestors(request)]
+        clauses += [("central_authority", has_term(a, "central_authority", covering), 16),
+                    ("competent_authority", has_term(a, "competent_authority", covering), 8)]
+    if crime:
+        clauses.append(("crime_type", has_term(a, "crime_type", [crime]), 4))
+    if request:
+        clauses.append(("request_type", has_term(a, "request_type", covering), 2))
+        if narrower := vocabulary.descendants(request):
+            clauses.append(("part_of_request_type", has_term(a, "request_type", narrower), 1))
+    return clauses
+
+
+def _matched(ctx: Context, body: dict, reasons: set[str], crime: str | None, request: str | None) -> dict:
+    """Why the authority stands where it does: which of the asked crime and request type it handles,
+    how much of the request type, and the designation that puts it first."""
+    matched: dict = {}
+    if crime:
+        matched["crime_type"] = "crime_type" in reasons
+    if request:
+        matched["request_type"] = "request_type" in reasons
+        matched["request_coverage"] = ("full" if "request_type" in reasons
+                                       else "partial" if "part_of_request_type" in reasons else "none")
+        covering = {request, *ctx.taxonomy.request_types.ancestors(request)}
+        for role in ("central_authority", "competent_authority"):
+            found = next((d for d in body.get("designations", [])
+                          if d["role"] == role and covering.intersection(d["request_types"])), None)
+            if found:
+                matched["designation"] = found
+                break
+    return matched
 
 
 def _authorities_matching(ctx: Context, q: str, country: str, tier: Tier) -> list[str]:

@@ -1,7 +1,7 @@
 """Free-text search across authorities, contact points and emergency notes, with facet counts.
 
 The backend (`ctx.search`) finds and ranks; this service resolves the filters a practitioner typed,
-reads country and crime-type names inside the text as filters (and searches the plain words again
+reads country, crime-type and request-type names inside the text as filters (and searches the plain words again
 when that reading finds nothing), and dresses each hit with its title, snippet and link, read from
 the record as the caller's tier shows it.
 """
@@ -54,8 +54,9 @@ def search(ctx: Context, wanted: SearchFilters, page: Page, tier: Tier) -> dict:
         facets = {}
         if crime or query.crime_type:
             facets["crime_type"] = frozenset({crime or query.crime_type})
-        if request_types:
-            facets["request_type"] = frozenset(request_types[1])
+        if request_types or query.request_type:
+            facets["request_type"] = frozenset(
+                request_types[1] if request_types else ctx.taxonomy.request_types.related(query.request_type))
         if network:
             facets["network"] = frozenset({network})
         if language:
@@ -63,17 +64,18 @@ def search(ctx: Context, wanted: SearchFilters, page: Page, tier: Tier) -> dict:
         return SearchRequest(query=query, tier=tier, on=today(), types=types, country=country or query.country,
                              kind=kind, facets=facets, offset=page.offset, limit=page.size)
 
-    query = parse(ctx.taxonomy, wanted.q, find_country=country is None, find_crime_type=crime is None)
+    query = parse(ctx.taxonomy, wanted.q, find_country=country is None, find_crime_type=crime is None,
+                  find_request_type=request_types is None)
     result = ctx.search.search(request_for(query))
     if result.total == 0 and query.read_as:
         # "Michael Jordan" is more likely a person than a filter on Jordan.
-        query = parse(ctx.taxonomy, wanted.q, find_country=False, find_crime_type=False)
+        query = parse(ctx.taxonomy, wanted.q, find_country=False, find_crime_type=False, find_request_type=False)
         result = ctx.search.search(request_for(query))
+    read_codes = {"country": query.country, "crime_type": query.crime_type, "request_type": query.request_type}
     return {
         "query": {
             "q": wanted.q,
-            "read_as": {kind_: {"words": words, "code": query.country if kind_ == "country" else query.crime_type}
-                        for kind_, words in query.read_as.items()},
+            "read_as": {kind_: {"words": words, "code": read_codes[kind_]} for kind_, words in query.read_as.items()},
             "type": record_type, "country": country, "crime_type": crime,
             "request_type": request_types[0] if request_types else None, "network": network,
             "language": language, "kind": kind, "date": today().isoformat(),
@@ -87,7 +89,8 @@ def search(ctx: Context, wanted: SearchFilters, page: Page, tier: Tier) -> dict:
 def ranked_ids(ctx: Context, q: str, types: tuple[str, ...], tier: Tier, country: str | None = None) -> list[str]:
     """Ids of the best matches of the words `q` among `types`, best first, whatever their dates (the
     list or lookup that asks applies its own filters)."""
-    request = SearchRequest(query=parse(ctx.taxonomy, q, find_country=False, find_crime_type=False), tier=tier,
+    request = SearchRequest(query=parse(ctx.taxonomy, q, find_country=False, find_crime_type=False,
+                                        find_request_type=False), tier=tier,
                             on=None, types=types, country=country, limit=RANKED_LIMIT, with_facets=False,
                             with_snippets=False)
     hits = ctx.search.search(request).hits

@@ -81,6 +81,8 @@ def _authority(session, taxonomy, body):
     _country(errors, "$.country", body["country"], taxonomy)
     _codes(errors, "$.competences", body["competences"], taxonomy.crime_types)
     _codes(errors, "$.request_types", body["request_types"], taxonomy.request_types)
+    for i, designation in enumerate(body.get("designations", [])):
+        _codes(errors, f"$.designations[{i}].request_types", designation["request_types"], taxonomy.request_types)
     _languages(errors, "$.languages", body["languages"])
     for tag in body["names"]:
         if not langcodes.tag_is_valid(tag):

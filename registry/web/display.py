@@ -90,6 +90,15 @@ AUTHORITY_KINDS = {"prosecution_service": _l("Prosecution service"), "central_au
                    "anti_corruption_body": _l("Anti-corruption body"), "law_enforcement": _l("Law enforcement"),
                    "fiu": _l("Financial intelligence unit"), "judiciary": _l("Judiciary"),
                    "ministry_of_justice": _l("Ministry of justice"), "other": _l("Other")}
+INSTRUMENTS = {"untoc": _l("UN Convention against Transnational Organized Crime"),
+               "uncac": _l("UN Convention against Corruption"),
+               "vienna_1988": _l("UN Convention against Illicit Traffic in Narcotic Drugs (1988)"),
+               "budapest": _l("Convention on Cybercrime (Budapest)"),
+               "ecmla": _l("European Convention on Mutual Assistance in Criminal Matters"),
+               "eu_eio": _l("EU Directive on the European Investigation Order"),
+               "eu_eaw": _l("EU Framework Decision on the European Arrest Warrant"),
+               "bilateral_treaty": _l("Bilateral treaty"), "regional_treaty": _l("Regional treaty"),
+               "domestic_law": _l("National law")}
 RECORD_TYPES = {"authority": _l("Authority"), "contact_point": _l("Contact point"),
                 "emergency_note": _l("Emergency note")}
 FACETS = {"type": _l("Kind of record"), "country": _l("Country"), "crime_type": _l("Crime"),
@@ -138,7 +147,8 @@ def register(bp: Blueprint) -> None:
     bp.add_app_template_global(time_zone_of, "time_zone_of")
     bp.add_app_template_global(lambda t: pick(t)[1], "lang_of")
     for name, function in {"urgency_label": label(URGENCY), "channel_label": label(CHANNELS),
-                           "authority_kind": label(AUTHORITY_KINDS), "record_type_label": label(RECORD_TYPES),
+                           "authority_kind": label(AUTHORITY_KINDS), "instrument_label": label(INSTRUMENTS),
+                           "record_type_label": label(RECORD_TYPES),
                            "facet_label": label(FACETS), "unknown_text": unknown_text, "result_href": result_href,
                            "today_text": lambda: day(today())}.items():
         bp.add_app_template_global(function, name)
