@@ -268,7 +268,7 @@ def test_a_network_as_one_vcf_ends_with_its_group_card(client):
     orgs = [c for c in members if c.uid.value in authority_uids]
     assert len(orgs) == len(listed) and all(c.kind.value == "org" for c in orgs)
     assert group.kind.value == "group"
-    assert "Network of Prosecutors and Central Authorities of Central Asia" in group.fn.value
+    assert "Judicial Cooperation Network for Central Asia and Southern Caucasus" in group.fn.value
     assert sorted(values(group, "member")) == sorted(authority_uids)
     people = [c for c in members if c not in orgs]
     in_casc = {cp["id"] for cp in all_pages(client, "/api/v1/contact-points?network=casc")}

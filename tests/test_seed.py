@@ -15,7 +15,7 @@ from registry.services.seed import read_seed, seed
 from registry.visibility import Tier
 
 CASC = {"KZ", "KG", "TJ", "TM", "UZ", "AM", "AZ", "GE"}
-WACAP = {"BJ", "BF", "CV", "CI", "GM", "GH", "GN", "GW", "LR", "ML", "NE", "NG", "SN", "SL", "TG", "MR"}
+WACAP = {"BJ", "BF", "CV", "CI", "GM", "GH", "GN", "GW", "LR", "ML", "NE", "NG", "SN", "SL", "TG", "MR", "TD"}
 EU = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
       "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 
