@@ -105,7 +105,9 @@ def _emergency_note(body: dict) -> dict:
 
 def _emergency_note_terms(body: dict) -> set[tuple[str, str]]:
     return ({("crime_type", c) for c in body.get("crime_types", [])}
-            | {("request_type", r) for r in body.get("request_types", [])})
+            | {("request_type", r) for r in body.get("request_types", [])}
+            | {("retires_channel", c["kind"]) for c in body.get("retires_channels", [])}
+            | ({("refers_to_role", body["refers_to_role"])} if "refers_to_role" in body else set()))
 
 
 def _contact_point_claims(body: dict) -> list[tuple[str, str]]:
@@ -133,6 +135,15 @@ RECORD_TYPES: dict[str, RecordType] = {
     "emergency_note": RecordType("emergency_note", models.EmergencyNote, _emergency_note, _emergency_note_terms,
                                  _emergency_note_claims, _emergency_note_attachments),
 }
+
+
+def record_terms(record_type: RecordType, body: dict) -> set[tuple[str, str]]:
+    """The (facet, value) terms of a live body: its type's, and ("demonstration", "true") on
+    demonstration data, so that a node can tell cheaply whether it holds any."""
+    terms = record_type.terms(body)
+    if body.get("demonstration"):
+        terms.add(("demonstration", "true"))
+    return terms
 
 
 def projected_columns(record_type: RecordType) -> list[str]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -25,6 +26,7 @@ POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@functools.cache
 def _ensure_postgres_database(url: str) -> None:
     parsed = make_url(url)
     admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
@@ -32,6 +34,19 @@ def _ensure_postgres_database(url: str) -> None:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed.database]).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    # The migrations create the search extensions where the search path points, which for a test is
+    # its own schema: another schema's indexes would then depend on them, and dropping the first
+    # schema at the end of a session would cascade into the others (and deadlock with their writes).
+    # They live in public, made once under a lock that the test processes share.
+    with psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(7406)")
+        try:
+            for extension in ("unaccent", "pg_trgm"):
+                connection.execute(f"CREATE EXTENSION IF NOT EXISTS {extension} SCHEMA public")
+                connection.execute(f"ALTER EXTENSION {extension} SET SCHEMA public")
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(7406)")
 
 
 # The PostgreSQL schemas this test process made, dropped when its session ends.

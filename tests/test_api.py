@@ -57,6 +57,44 @@ def test_notes_that_apply_to_a_crime_type_only_show_for_it(client):
     assert "local:note-ng-efcc-urgent" not in {n["id"] for n in efcc(drugs)["emergency_notes"]}
 
 
+def test_an_empty_contact_list_says_what_a_higher_tier_holds(app, tokens):
+    from conftest import client_with
+
+    def ask(token):
+        answer = client_with(app, token).get("/api/v1/lookup?country=KG").get_json()
+        assert_valid("lookup.json", answer)
+        gpo = next(r for r in answer["results"] if r["authority"]["id"] == "local:kg-gpo")
+        return answer, gpo
+
+    answer, gpo = ask(None)
+    assert gpo["contact_points"] == [] and gpo["withheld"]["contact_points"] == 2
+    assert answer["access"]["tier"] == "public" and answer["access"]["needed"] == "partner"
+    assert answer["access"]["href"] == "/access"
+    answer, gpo = ask(tokens("directory:read"))
+    assert len(gpo["contact_points"]) == 2 and gpo["withheld"]["contact_persons"] == 1
+    assert answer["access"]["needed"] == "restricted"
+    answer, gpo = ask(tokens("directory:restricted"))
+    assert "access" not in answer and set(gpo["withheld"].values()) == {0}
+
+
+def test_a_channel_a_note_in_force_retires_is_not_offered(client):
+    gpo = next(r for r in client.get("/api/v1/lookup?country=KG").get_json()["results"]
+               if r["authority"]["id"] == "local:kg-gpo")
+    assert "international.gpo.kg@example.org" not in [c["value"] for c in gpo["authority"]["channels"]]
+    assert gpo["retired_channels"] == [{"kind": "email", "value": "international.gpo.kg@example.org",
+                                        "note_id": "local:note-kg-gpo-new-mailbox"}]
+    # The record itself is as its publisher signed it.
+    record = client.get("/api/v1/authorities/local:kg-gpo").get_json()
+    assert "international.gpo.kg@example.org" in [c["value"] for c in record["channels"]]
+
+
+def test_answers_from_demonstration_data_say_so(client):
+    answer = client.get(KG_LOOKUP).get_json()
+    assert answer["demonstration"] is True
+    assert all(r["authority"]["demonstration"] is True for r in answer["results"])
+    assert all(p["demonstration"] is True for r in answer["results"] for p in r["contact_points"])
+
+
 def test_lookup_ranks_competence_and_request_type_first(client):
     answer = client.get("/api/v1/lookup?country=KG&crime_type=corruption&request_type=asset recovery").get_json()
     scores = [(r["matched"]["crime_type"], r["matched"]["request_type"]) for r in answer["results"]]

@@ -18,7 +18,8 @@ DESKTOP = {"width": 1280, "height": 900}
 PAGE_TYPES = {"index": "/", "lookup": "/lookup?country=KG&crime_type=trafficking_in_persons",
               "authority": "/authorities/local:kg-gpo", "country": "/countries/KG", "network": "/networks/casc",
               "networks": "/networks", "notes": "/emergency-notes", "search": "/search?q=prosecutor",
-              "unknown": "/lookup?country=Kirgizstn", "not-found": "/no-such-page"}
+              "unknown": "/lookup?country=Kirgizstn", "not-found": "/no-such-page", "access": "/access",
+              "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla"}
 
 
 @pytest.fixture
@@ -183,7 +184,8 @@ def test_screenshots_of_the_main_pages(visit, served_nodes):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     urls = {"index": "/", "lookup": "/lookup?country=KG&crime_type=trafficking_in_persons",
             "authority": "/authorities/local:kg-gpo", "network": "/networks/casc",
-            "unknown": "/lookup?country=Kirgizstn"}
+            "unknown": "/lookup?country=Kirgizstn", "access": "/access",
+            "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla"}
     for language in ("en", "fr", "ru"):
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             v = visit(node, locale=language, viewport=viewport)

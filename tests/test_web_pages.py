@@ -196,3 +196,45 @@ def test_a_long_answer_links_to_the_next_page(app):
         assert 'rel="next"' not in client.get("/lookup?country=KG&page=2").get_data(as_text=True)
     finally:
         views.PAGE_SIZE = size
+
+
+def test_an_anonymous_reader_is_told_what_exists_above_the_public_tier_and_how_to_get_it(anonymous):
+    body = anonymous.get("/lookup?country=KG", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "2 contact points are shown to members and partners of the networks only." in body
+    assert 'href="/access"' in body
+    access = anonymous.get("/access", headers={"Accept-Language": "ru"})
+    assert access.status_code == 200 and h1(access) == "Доступ к контактным пунктам"
+    assert "Вы просматриваете открытую часть." in access.get_data(as_text=True)
+
+
+def test_a_partner_is_told_names_are_for_vetted_practitioners(app, tokens):
+    from conftest import client_with
+
+    body = client_with(app, tokens("directory:read")).get("/lookup?country=KG&request_type=mla").get_data(
+        as_text=True)
+    assert "The name and direct lines of 1 contact person are shown to vetted practitioners only." in body
+
+
+def test_demonstration_data_is_said_on_every_page(anonymous):
+    for url in PAGES:
+        body = anonymous.get(url, headers={"Accept-Language": "fr"}).get_data(as_text=True)
+        assert "Données de démonstration" in body, url
+
+
+def test_a_channel_a_note_retires_is_shown_as_retired_not_offered(app, tokens):
+    from conftest import client_with
+
+    body = client_with(app, tokens("directory:read")).get("/lookup?country=KG").get_data(as_text=True)
+    assert "<del>international.gpo.kg@example.org</del>" in body
+    assert "mailto:international.gpo.kg@example.org" not in body
+
+
+def test_the_designation_that_ranks_an_authority_first_is_shown_with_its_source(anonymous):
+    body = anonymous.get("/lookup?country=UZ&crime_type=corruption&request_type=mla",
+                         headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    first = body.partition('class="authority"')[2].partition("</article>")[0]
+    assert "Autorité centrale pour : Entraide judiciaire" in first
+    assert "Convention des Nations Unies contre la criminalité transnationale organisée, art. 18(13)" in first
+    assert 'href="https://treaties.un.org/' in first
+    second = body.partition('class="authority"')[2].partition('class="authority"')[2]
+    assert "Ne traite que certaines formes de : Entraide judiciaire" in second

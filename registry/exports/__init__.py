@@ -29,6 +29,7 @@ from registry.errors import RegistryError
 from registry.permissions import Caller
 from registry.services import Page, PageResult, authorities, networks, today
 from registry.services.contact_points import current_on
+from registry.services.emergency_notes import retired_channels, without_retired
 from registry.services.queries import has_term, network_codes_of
 from registry.services.records import read_record, represent
 from registry.visibility import Tier, can_see
@@ -171,9 +172,15 @@ def with_contact_points(ctx: Context, found: list[dict], tier: Tier,
                 if (record := represent("contact_point", row, tier)) is not None:
                     by_authority[row.authority_id].append(record)
         codes = network_codes_of(session, ids)
+        # An export is read as what works: a channel a note in force says is not read is left out.
+        retired = retired_channels(session, {a["id"]: (a["country"], codes[a["id"]]) for a in found}, today())
     names = _network_names(ctx, tier)
-    return [AuthorityEntry(a, by_authority[a["id"]],
-                           [{"code": c, "names": names.get(c, {"en": c})} for c in codes[a["id"]]]) for a in found]
+    entries = []
+    for a in found:
+        authority, points, _ = without_retired(a, by_authority[a["id"]], retired[a["id"]])
+        entries.append(AuthorityEntry(authority, points,
+                                      [{"code": c, "names": names.get(c, {"en": c})} for c in codes[a["id"]]]))
+    return entries
 
 
 def _network_names(ctx: Context, tier: Tier) -> dict[str, dict]:

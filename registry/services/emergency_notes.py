@@ -45,6 +45,56 @@ def applies_to(crime_type: str | None, request_types: set[str] | None):
     return clauses
 
 
+def retired_channels(session, authorities: dict[str, tuple[str, list[str]]], on: date) -> dict[str, dict]:
+    """For each authority id (mapped to its country and network codes), the channels that a note in
+    force for it, its country or one of its networks says are not read: {(kind, value): note id}.
+
+    Whoever may read the authority must not be offered a dead channel, so every note counts here,
+    whatever its visibility."""
+    if not authorities:
+        return {}
+    n = models.EmergencyNote
+    countries = {country for country, _ in authorities.values()}
+    network_codes = {code for _, codes in authorities.values() for code in codes}
+    scope = or_(n.scope_country.in_(countries), n.scope_authority_id.in_(list(authorities)),
+                n.scope_network.in_(network_codes))
+    notes = session.scalars(select(n).where(n.deleted.is_(False), scope, in_force_on(on),
+                                            has_facet(n, "retires_channel")).order_by(n.id))
+    out: dict[str, dict] = {authority_id: {} for authority_id in authorities}
+    for note in notes:
+        for authority_id, (country, codes) in authorities.items():
+            if note.scope_authority_id == authority_id or note.scope_country == country or note.scope_network in codes:
+                for channel in note.body.get("retires_channels", []):
+                    out[authority_id].setdefault((channel["kind"], channel["value"]), note.id)
+    return out
+
+
+def without_retired(authority: dict, contact_points: list[dict], retired: dict) -> tuple[dict, list[dict], list[dict]]:
+    """The authority and its contact points without the retired channels, and what was left out
+    ({kind, value, note_id}): an authority's channel, or a contact point's e-mail or phone."""
+    if not retired:
+        return authority, contact_points, []
+    left_out = []
+
+    def keep(kind: str, value: str) -> bool:
+        note_id = retired.get((kind, value))
+        if note_id is None:
+            return True
+        if not any(item["value"] == value and item["kind"] == kind for item in left_out):
+            left_out.append({"kind": kind, "value": value, "note_id": note_id})
+        return False
+
+    authority = {**authority, "channels": [c for c in authority.get("channels", []) if keep(c["kind"], c["value"])]}
+    points = []
+    for point in contact_points:
+        point = {k: v for k, v in point.items() if k not in ("email", "phone") or keep(k, v)}
+        if "person" in point:
+            point["person"] = {k: v for k, v in point["person"].items()
+                               if k not in ("email", "phone") or keep(k, v)}
+        points.append(point)
+    return authority, points, left_out
+
+
 def list_notes(ctx: Context, wanted: NoteFilters, page: Page, tier: Tier) -> PageResult:
     n = models.EmergencyNote
     query = select(n).where(n.deleted.is_(False), visible_to(tier))

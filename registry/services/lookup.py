@@ -1,8 +1,9 @@
 """The practitioner's question: whom do I contact in country X about crime Y and request Z?
 
-Answer: the country's active authorities, those competent for the crime and handling the request
-type first, each with its current contact points and every emergency note in force today that
-applies to it, its country or one of its networks.
+Answer: the country's active authorities, ranked (see `_rank_clauses`), each with why it stands
+where it does, its current contact points and every emergency note in force today that applies to
+it, its country or one of its networks; channels a note in force says are not read are left out
+and named, and what the caller's tier withholds is counted.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from registry.context import Context
 from registry.errors import InvalidParameter
 from registry.services import Page, filters, search, today
 from registry.services.contact_points import current_on
-from registry.services.emergency_notes import applies_to, in_force_on, visible_to
+from registry.services.emergency_notes import applies_to, in_force_on, retired_channels, without_retired
 from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of
 from registry.services.records import represent
-from registry.visibility import Tier, can_see
+from registry.visibility import Tier
 
 URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 
@@ -63,21 +64,34 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         rows = session.execute(stmt.limit(page.size).offset(page.offset)).all()
         ids = [row[0].id for row in rows]
         networks = network_codes_of(session, ids)
-        contact_points = _contact_points(session, ids, on, tier, query.urgent)
-        notes = _notes(session, country, ids, networks, crime, request, on, tier)
+        contact_points, points_withheld = _contact_points(session, ids, on, tier, query.urgent)
+        notes = _notes(session, country, ids, networks, crime, request, on)
+        retired = retired_channels(session, {i: (country, networks[i]) for i in ids}, on)
 
     results = []
     for row in rows:
         authority = row[0]
         reasons = {name for (name, _, _), flag in zip(clauses, row[1:], strict=True) if flag}
         applicable = [n for n in notes if _applies(n, authority.id, country, networks[authority.id])]
-        applicable.sort(key=lambda n: (URGENCY_ORDER[n["urgency"]] if query.urgent else 0, n["effective_from"]))
+        applicable.sort(key=lambda n: (URGENCY_ORDER[n.urgency] if query.urgent else 0, n.effective_from))
+        shown = [note for note in (represent("emergency_note", n, tier) for n in applicable) if note is not None]
+        visible = represent("authority", authority, tier)
+        record, points, left_out = without_retired(visible, contact_points.get(authority.id, []),
+                                                   retired[authority.id])
         results.append({
-            "authority": represent("authority", authority, tier),
+            "authority": record,
             "matched": _matched(ctx, authority.body, reasons, crime, request[0] if request else None),
             "networks": networks[authority.id],
-            "contact_points": contact_points.get(authority.id, []),
-            "emergency_notes": applicable,
+            "contact_points": points,
+            "retired_channels": left_out,
+            "emergency_notes": shown,
+            # What the caller's tier leaves out, so that an empty list is not read as "none exist".
+            "withheld": {
+                **points_withheld.get(authority.id, {"contact_points": 0, "contact_persons": 0}),
+                "channels": len([c for c in authority.body.get("channels", []) if c not in visible.get("channels", [])
+                                 and (c["kind"], c["value"]) not in retired[authority.id]]),
+                "emergency_notes": len(applicable) - len(shown),
+            },
         })
     return {
         "query": {
@@ -90,8 +104,28 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
             "date": on.isoformat(),
         },
         "total": total,
+        **_access(tier, [r["withheld"] for r in results]),
+        "demonstration": any(r["authority"].get("demonstration") for r in results),
         "results": results,
     }
+
+
+ACCESS_HOW = ("Contact points and the channels and notes meant for partners are shown to the members of the "
+              "networks and their partners; the names and direct lines of contact persons to vetted practitioners. "
+              "Ask your network's secretariat for access.")
+
+
+def _access(tier: Tier, withheld: list[dict]) -> dict:
+    """`access` when the caller's tier withholds something in the answer: which tier would show it."""
+    needed = None
+    if tier < Tier.PARTNER and any(w["contact_points"] or w["channels"] or w["emergency_notes"] for w in withheld):
+        needed = Tier.PARTNER
+    elif tier < Tier.RESTRICTED and any(w["contact_persons"] or w["emergency_notes"] for w in withheld):
+        needed = Tier.RESTRICTED
+    if needed is None:
+        return {}
+    return {"access": {"tier": tier.name.lower(), "needed": needed.name.lower(), "how": ACCESS_HOW,
+                       "href": "/access"}}
 
 
 def _rank_clauses(ctx: Context, a, crime: str | None, request: str | None) -> list[tuple[str, object, int]]:
@@ -146,33 +180,43 @@ def _authorities_matching(ctx: Context, q: str, country: str, tier: Tier) -> lis
     return list(dict.fromkeys(parents.get(record_id, record_id) for record_id in ranked))
 
 
-def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> dict[str, list[dict]]:
+def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> tuple[dict, dict]:
+    """The current contact points of each authority as `tier` sees them, and how many the tier
+    withholds: whole contact points, and the names and direct lines of persons."""
     cp = models.ContactPoint
-    if not authority_ids or not can_see("contact_point", {}, tier):
-        return {}
+    if not authority_ids:
+        return {}, {}
     order = [cp.authority_id]
     if urgent:
         order.append(cp.available_24_7.desc())
     order += [cp.kind != "person", cp.id]
     rows = session.scalars(select(cp).where(cp.deleted.is_(False), cp.authority_id.in_(authority_ids),
                                             current_on(on)).order_by(*order))
-    out = defaultdict(list)
+    shown = defaultdict(list)
+    withheld = defaultdict(lambda: {"contact_points": 0, "contact_persons": 0})
     for row in rows:
-        out[row.authority_id].append(represent("contact_point", row, tier))
-    return out
+        record = represent("contact_point", row, tier)
+        if record is None:
+            withheld[row.authority_id]["contact_points"] += 1
+            continue
+        if "person" in row.body and "person" not in record:
+            withheld[row.authority_id]["contact_persons"] += 1
+        shown[row.authority_id].append(record)
+    return shown, withheld
 
 
-def _notes(session, country, authority_ids, networks, crime, request, on, tier: Tier) -> list[dict]:
+def _notes(session, country, authority_ids, networks, crime, request, on) -> list:
+    """The notes in force for the authorities, their country or their networks, at every tier (the
+    caller's tier decides what is shown, and what is withheld is counted)."""
     n = models.EmergencyNote
     network_codes = sorted({code for codes in networks.values() for code in codes})
     scope = or_(n.scope_country == country, n.scope_authority_id.in_(authority_ids),
                 n.scope_network.in_(network_codes))
-    stmt = select(n).where(n.deleted.is_(False), scope, in_force_on(on), visible_to(tier),
+    stmt = select(n).where(n.deleted.is_(False), scope, in_force_on(on),
                            *applies_to(crime, request[1] if request else None)).order_by(n.id)
-    return [represent("emergency_note", row, tier) for row in session.scalars(stmt)]
+    return list(session.scalars(stmt))
 
 
-def _applies(note: dict, authority_id: str, country: str, networks: list[str]) -> bool:
-    scope = note["scope"]
-    return (scope.get("country") == country or scope.get("authority_id") == authority_id
-            or scope.get("network") in networks)
+def _applies(note: models.EmergencyNote, authority_id: str, country: str, networks: list[str]) -> bool:
+    return (note.scope_country == country or note.scope_authority_id == authority_id
+            or note.scope_network in networks)

@@ -27,7 +27,7 @@ from registry.crypto import envelope
 from registry.db import CHANGED_RECORDS, iso, utcnow
 from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
 from registry.permissions import Caller, allows
-from registry.record_types import RECORD_TYPES, parse_date, projected_columns
+from registry.record_types import RECORD_TYPES, parse_date, projected_columns, record_terms
 
 # The database's own search index is written in the writing transaction whatever the search backend:
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
@@ -239,7 +239,7 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
     projection = {} if deleted else kind.project(body)
     for column in projected_columns(kind):
         setattr(row, column, projection.get(column))
-    _write_terms(session, row.id, set() if deleted else kind.terms(body))
+    _write_terms(session, row.id, set() if deleted else record_terms(kind, body))
     former_members: set[str] = set()
     if record_type == "network":
         former_members = _write_members(session, row, [] if deleted else body["members"])

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import yaml
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -96,7 +97,17 @@ def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
         if "authority_id" in entry["scope"]:
             entry["scope"] = {"authority_id": qualify(entry["scope"]["authority_id"])}
         notes.append(SeedRecord("emergency_note", local_id, owner, entry))
-    return authorities + contact_points + networks + notes
+    records = authorities + contact_points + networks + notes
+    # Every seeded record says it is demonstration data, to peers and partners as well: its people,
+    # phones and addresses are fictional even where the institution is real.
+    return [SeedRecord(r.record_type, r.local_id, r.owner_network, {**r.body, "demonstration": True}) for r in records]
+
+
+def holds_demonstration_data(ctx: Context) -> bool:
+    """Whether this node holds any record marked as demonstration data (its own or a copy)."""
+    with ctx.db.read() as session:
+        term = models.RecordTerm
+        return session.scalar(select(exists().where(term.facet == "demonstration"))) or False
 
 
 def seed(ctx: Context, *, reset: bool = False, progress: Progress = silent) -> SeedReport:

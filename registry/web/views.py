@@ -6,10 +6,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
 
 from registry.api import caller, caller_tier, context
 from registry.errors import NotFound, RegistryError, UnknownValue
-from registry.services import Page, countries, lookup, networks, search, today
+from registry.services import Page, countries, lookup, networks, search, seed, today
 from registry.services.authorities import AuthorityFilters, get_authority, list_authorities
 from registry.services.emergency_notes import NoteFilters, list_notes
 from registry.web import display
@@ -41,9 +42,19 @@ def page_number() -> Page:
     return Page(number=int(number) if number.isdigit() and 0 < int(number) < 10_000 else 1, size=PAGE_SIZE)
 
 
+def demonstration_data() -> bool:
+    """Whether to warn that the node holds demonstration data; never the reason a page fails (an error
+    page rendered while the database is down still renders)."""
+    try:
+        return seed.holds_demonstration_data(context())
+    except SQLAlchemyError:
+        return False
+
+
 @bp.app_context_processor
 def page_globals():
-    return {"languages": LANGUAGES, "lang": display.locale(), "here": request.full_path.rstrip("?") if request else "/"}
+    return {"languages": LANGUAGES, "lang": display.locale(), "here": request.full_path.rstrip("?") if request else "/",
+            "demonstration_data": demonstration_data}
 
 
 @bp.errorhandler(UnknownValue)
@@ -159,6 +170,12 @@ def search_page():
                                                ("type", "country", "crime_type", "network")})
         result = search.search(context(), wanted, page_number(), caller_tier())
     return render_template("search.html", q=q or "", result=result)
+
+
+@bp.get("/access")
+def access_page():
+    """What each tier shows and how to obtain access: where an answer says something is withheld."""
+    return render_template("access.html", tier=caller_tier().name.lower())
 
 
 @bp.get("/language/<code>")
