@@ -378,6 +378,36 @@ def origins_remove(node_id):
 
 
 @cli.group()
+def networks():
+    """What a network's editors review."""
+
+
+@networks.command("gaps")
+@click.argument("network")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@_registry_errors
+def networks_gaps(network, as_json):
+    """Notes in force that send people to a kind of contact point (e.g. any 24/7 contact point) that a
+    country of NETWORK does not have; exit status 1 when one is missing."""
+    from registry.permissions import Caller
+    from registry.services.coverage import gaps
+    from registry.services.networks import resolve_network
+
+    ctx = _ctx()
+    code = resolve_network(ctx, network)
+    # The node's operator reads what the network's editors read.
+    found = gaps(ctx, code, Caller(client_id="cli", scopes=frozenset({f"publish:{code}"})))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+    for note in [] if as_json else found["notes"]:
+        where = ", ".join(f"{m['country']} ({m['name']})" for m in note["missing"]) or "none missing"
+        click.echo(f"{note['note_id']} refers to {note['refers_to_role']} contact points"
+                   f"{' in ' + note['network'] if note['network'] else ''}: {where}")
+    if any(note["missing"] for note in found["notes"]):
+        raise SystemExit(1)
+
+
+@cli.group()
 def peers():
     """Nodes this node pulls from, with the client credentials each issued to this node."""
 

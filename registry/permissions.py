@@ -98,6 +98,8 @@ POLICY: dict[str, Rule] = {
     "membership:write": _publisher_of("network"),
     # A contact point's role in a network, a note scoped to a network: the network's word to give.
     "network:claim": _publisher_of("network"),
+    # What a network's editors review about its coverage (notes that refer to contact points it lacks).
+    "network:review": _publisher_of("network"),
     "audit:read": _scope("admin"),
     "clients:manage": _scope("admin"),
     "keys:rotate": _scope("admin"),

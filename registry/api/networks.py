@@ -7,7 +7,7 @@ from registry.api.args import NoArgs, RegistryBlueprint, if_match_version, reque
 from registry.api.publishing import IF_MATCH, ITEM_ERRORS, WRITE_ERRORS, add_history_route, write_errors
 from registry.api.responses import also_as, export_response, json_response, negotiated, record_response
 from registry.exports import JSON, JSON_LD, VCARD, jsonld, vcard
-from registry.services import networks, publishing
+from registry.services import coverage, networks, publishing
 
 blp = RegistryBlueprint("networks", __name__, description="Cooperation networks and their member authorities.")
 
@@ -97,6 +97,19 @@ def put_member(code, authority_id):
 @write_errors(blp, WRITE_ERRORS + ITEM_ERRORS)
 def delete_member(code, authority_id):
     return record_response(publishing.delete_member(context(), caller(), code, authority_id, if_match_version()))
+
+
+@blp.route("/networks/<spelling:code>/gaps")
+@blp.arguments(NoArgs, location="query")
+@blp.response(200, {"$ref": "#/components/schemas/Coverage"}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(401, response="UNAUTHORIZED", description="No valid token")
+@blp.alt_response(403, response="FORBIDDEN", description="The token does not publish for this network")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="Unknown network, with close matches")
+def network_gaps(_args, code):
+    """For the network's editors (publish:<network>): the notes in force that send people to a kind of
+    contact point (any 24/7 contact point, say), each with the countries that have none."""
+    return json_response(coverage.gaps(context(), code, caller()))
 
 
 add_history_route(blp, item="/networks/<spelling:code>", record_type="network", id_param="code")
