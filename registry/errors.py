@@ -48,6 +48,33 @@ class InvalidParameter(RegistryError):
         super().__init__(f"{parameter}: {message}", errors=[{"parameter": parameter, "message": message}])
 
 
+class UnknownParameter(RegistryError):
+    """Query parameters the route does not take, each with the closest one it does when there is one."""
+
+    status = 400
+    title = "Unknown parameter"
+
+    def __init__(self, unknown: dict[str, str | None]):
+        named = ", ".join(f"{name} (did you mean {close}?)" if close else name
+                          for name, close in sorted(unknown.items()))
+        errors = [{"parameter": name, "message": "unknown parameter",
+                   **({"suggestions": [{"code": close, "name": close}]} if close else {})}
+                  for name, close in sorted(unknown.items())]
+        super().__init__(f"Unknown parameter: {named}. See the API documentation for the parameters this route "
+                         "accepts.", errors=errors)
+
+
+class RepeatedParameter(RegistryError):
+    """A parameter that takes one value, given several times: which one was meant is not for us to guess."""
+
+    status = 400
+    title = "Repeated parameter"
+
+    def __init__(self, parameter: str, count: int):
+        message = f"given {count} times; it takes one value"
+        super().__init__(f"{parameter}: {message}.", errors=[{"parameter": parameter, "message": message}])
+
+
 class InvalidRecord(RegistryError):
     """A record body that breaks its schema, the taxonomies or a reference."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import marshmallow as ma
@@ -11,7 +12,14 @@ from flask_smorest import Blueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from registry.errors import InvalidParameter, MalformedBody, NestedTooDeep, UnsupportedMediaType
+from registry.errors import (
+    InvalidParameter,
+    MalformedBody,
+    NestedTooDeep,
+    RepeatedParameter,
+    UnknownParameter,
+    UnsupportedMediaType,
+)
 from registry.search.text import MAX_QUERY_CHARS
 from registry.services import Page
 
@@ -19,6 +27,20 @@ from registry.services import Page
 class _StrictParser(FlaskParser):
     # webargs ignores unknown query parameters by default; the registry refuses them.
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, ma.RAISE)
+
+    def load_querystring(self, req, schema: ma.Schema):
+        """The query string, refused first when it names a parameter the route does not take (with the
+        closest one it does) or repeats one that takes a single value (webargs would keep the first)."""
+        fields = {field.data_key or name: field for name, field in schema.fields.items()}
+        unknown = {name: next(iter(difflib.get_close_matches(name, fields, n=1, cutoff=0.6)), None)
+                   for name in req.args if name not in fields}
+        if unknown:
+            raise UnknownParameter(unknown)
+        for name, field in fields.items():
+            count = len(req.args.getlist(name))
+            if count > 1 and not isinstance(field, ma.fields.List):
+                raise RepeatedParameter(name, count)
+        return super().load_querystring(req, schema)
 
     def _raw_load_json(self, req):
         # The same decoding as record bodies: orjson, and the depth limit.

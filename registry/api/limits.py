@@ -1,10 +1,12 @@
 """Rate limits (flask-limiter): per client for requests with a valid token, per IP address for
 anonymous ones, and a tighter per-address limit on the OAuth endpoints, where secrets are tried.
-A 429 carries Retry-After. Request bodies are bounded by Flask's MAX_CONTENT_LENGTH (413)."""
+Every answer says the caller's limit (X-RateLimit-*); only a 429 says when to retry (Retry-After),
+since on other answers there is nothing to retry (a 503 keeps its own). Request bodies are bounded by Flask's
+MAX_CONTENT_LENGTH (413)."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.util import get_remote_address
 
@@ -25,8 +27,16 @@ def _address_exempt() -> bool:
     return _authenticated() or request.path.startswith(UNPROTECTED_PREFIXES)
 
 
+def _retry_after_only_when_limited(response: Response) -> Response:
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def init_limits(app: Flask, settings: Settings, oauth_blueprint) -> Limiter:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Registered before the limiter's own hook, so that it runs after it (Flask runs them in reverse).
+    app.after_request(_retry_after_only_when_limited)
     limiter = Limiter(
         get_remote_address,
         app=app,

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from registry.api import caller_tier, context
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
-from registry.api.responses import json_response
+from registry.api.responses import answer_response
 from registry.services import lookup
 
 blp = RegistryBlueprint("lookup", __name__, description="Whom to contact about a crime and a request in a country.")
@@ -30,4 +30,4 @@ def lookup_contacts(args):
     """The competent authorities of a country, ranked: competent for the crime and handling the
     request type first; each with its current contact points and the emergency notes in force today."""
     page = page_of(args)
-    return json_response(lookup.lookup(context(), lookup.LookupQuery(**args), page, caller_tier()))
+    return answer_response(lookup.lookup(context(), lookup.LookupQuery(**args), page, caller_tier()), page)

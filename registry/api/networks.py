@@ -105,7 +105,7 @@ def delete_member(code, authority_id):
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 @blp.alt_response(401, response="UNAUTHORIZED", description="No valid token")
 @blp.alt_response(403, response="FORBIDDEN", description="The token does not publish for this network")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY", description="Unknown network, with close matches")
+@blp.alt_response(404, response="NOT_FOUND", description="No such network")
 def network_gaps(_args, code):
     """For the network's editors (publish:<network>): the notes in force that send people to a kind of
     contact point (any 24/7 contact point, say), each with the countries that have none."""

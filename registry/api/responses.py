@@ -14,7 +14,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import dump_options_header
 
 from registry.exports import JSON, Export, NotAcceptable
-from registry.services import PageResult
+from registry.services import Page, PageResult
 
 
 def json_response(data, status: int = 200, headers=None) -> Response:
@@ -43,10 +43,9 @@ def public_url(path: str) -> str:
     return current_app.extensions["registry"].settings.public_url + path
 
 
-def page_response(result: PageResult) -> Response:
-    """The page's items as a JSON array; the total and neighbouring pages in headers (RFC 8288)."""
-    page = result.page
-    last = max(1, -(-result.total // page.size))
+def page_links(page: Page, total: int) -> dict[str, str]:
+    """X-Total-Count and the neighbouring pages (RFC 8288): the same on every page-numbered answer."""
+    last = max(1, -(-total // page.size))
     links = []
 
     def link(number, rel):
@@ -59,8 +58,18 @@ def page_response(result: PageResult) -> Response:
     if page.number < last:
         link(page.number + 1, "next")
     link(last, "last")
-    headers = {"X-Total-Count": str(result.total), "Link": ", ".join(links)}
-    return json_response(result.items, headers=headers)
+    return {"X-Total-Count": str(total), "Link": ", ".join(links)}
+
+
+def page_response(result: PageResult) -> Response:
+    """The page's items as a JSON array; the total and neighbouring pages in headers."""
+    return json_response(result.items, headers=page_links(result.page, result.total))
+
+
+def answer_response(answer: dict, page: Page) -> Response:
+    """A lookup or search answer (an object that says how it read the question, with `total`), paged
+    like the lists: the same headers."""
+    return json_response(answer, headers=page_links(page, answer["total"]))
 
 
 def export_response(export: Export) -> Response:

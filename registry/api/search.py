@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.api import caller_tier, context
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
-from registry.api.responses import json_response
+from registry.api.responses import answer_response
 from registry.services import search
 
 blp = RegistryBlueprint("search", __name__, description="Search the directory by words and filters.")
@@ -32,4 +32,4 @@ def search_directory(args):
     each with a highlighted snippet and its link; facet counts over all matches. Contact points and
     notes that are not current today are left out."""
     page = page_of(args)
-    return json_response(search.search(context(), search.SearchFilters(**args), page, caller_tier()))
+    return answer_response(search.search(context(), search.SearchFilters(**args), page, caller_tier()), page)

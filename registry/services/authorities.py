@@ -39,7 +39,7 @@ def list_authorities(ctx: Context, wanted: AuthorityFilters, page: Page, tier: T
         query = query.where(has_term(a, "request_type", request[1]))
     if (network := filters.network(ctx, wanted.network)) is not None:
         query = query.where(member_of(a.id, network))
-    if (language := filters.language(wanted.language)) is not None:
+    if (language := filters.language(ctx, wanted.language)) is not None:
         query = query.where(has_term(a, "language", [language]))
     if (kind := filters.choice(wanted.kind, KINDS, "kind", "authority kind")) is not None:
         query = query.where(a.kind == kind)

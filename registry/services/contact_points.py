@@ -46,16 +46,19 @@ def _status_clause(status: str, on: date):
 
 def list_contact_points(ctx: Context, wanted: ContactPointFilters, page: Page, tier: Tier) -> PageResult:
     cp = models.ContactPoint
+    # Every filter value is checked first: a bad one is a 422 at every tier, not an empty list.
+    country = filters.country(ctx, wanted.country)
+    network = filters.network(ctx, wanted.network)
+    role = filters.choice(wanted.role, ROLES, "role", "contact-point role")
+    status = filters.choice(wanted.status, STATUSES, "status", "contact-point status")
     if not can_see("contact_point", {}, tier):
         return PageResult([], 0, page)
     query = select(cp).where(cp.deleted.is_(False))
     if wanted.authority is not None:
         query = query.where(cp.authority_id == wanted.authority)
-    if (country := filters.country(ctx, wanted.country)) is not None:
+    if country is not None:
         a = models.Authority
         query = query.where(cp.authority_id.in_(select(a.id).where(a.country == country)))
-    network = filters.network(ctx, wanted.network)
-    role = filters.choice(wanted.role, ROLES, "role", "contact-point role")
     if network and role:
         query = query.where(has_term(cp, "network_role", [f"{network}:{role}"]))
     elif network:
@@ -64,7 +67,6 @@ def list_contact_points(ctx: Context, wanted: ContactPointFilters, page: Page, t
         query = query.where(has_term(cp, "role", [role]))
     if wanted.available_24_7 is not None:
         query = query.where(cp.available_24_7.is_(wanted.available_24_7))
-    status = filters.choice(wanted.status, STATUSES, "status", "contact-point status")
     if (clause := _status_clause(status, today())) is not None:
         query = query.where(clause)
     if wanted.q is not None:

@@ -15,9 +15,10 @@ from sqlalchemy import or_, select
 from registry import models
 from registry.context import Context
 from registry.permissions import Caller, require
-from registry.services import filters, today
+from registry.services import today
 from registry.services.contact_points import current_on
 from registry.services.emergency_notes import in_force_on
+from registry.services.networks import get_network
 from registry.services.queries import has_facet, has_term
 
 
@@ -25,7 +26,7 @@ def gaps(ctx: Context, network: str, caller: Caller, on: date | None = None) -> 
     """Every note in force for the network, its member authorities or their countries that refers to a
     kind of contact point, with the countries (or the authority) that have none: a network's editors'
     view (publish:<network>)."""
-    code = filters.network(ctx, network)
+    code = get_network(ctx, network, caller)["code"]  # 404 for a network this node does not hold
     require(caller, "network:review", network=code)
     on = on or today()
     a, n, cp = models.Authority, models.EmergencyNote, models.ContactPoint

@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 
 import langcodes
+from sqlalchemy import select
 
+from registry import models
 from registry.context import Context
 from registry.errors import UnknownValue
 from registry.services.networks import resolve_network
@@ -31,16 +33,35 @@ def network(ctx: Context, value: str | None, parameter: str = "network") -> str 
     return None if value is None else resolve_network(ctx, value, parameter)
 
 
-def language(value: str | None, parameter: str = "language") -> str | None:
-    """A BCP 47 tag, or a language name in English ("Russian")."""
+def language(ctx: Context, value: str | None, parameter: str = "language") -> str | None:
+    """A BCP 47 tag, or a language name in English ("Russian"), that some record on this node is in:
+    a language nobody here works in is a 422 naming the ones they do, not an empty list."""
     if value is None:
         return None
     if langcodes.tag_is_valid(value):
-        return langcodes.standardize_tag(value).lower()
-    try:
-        return langcodes.find(value).language
-    except (LookupError, ModuleNotFoundError):
-        raise UnknownValue(parameter, value, "language (BCP 47 tag such as \"ru\" or \"pt-BR\")", []) from None
+        tag = langcodes.standardize_tag(value).lower()
+    else:
+        try:
+            tag = langcodes.find(value).language
+        except (LookupError, ModuleNotFoundError):
+            tag = None
+    in_use = languages_in_use(ctx)
+    if tag is None or langcodes.Language.get(tag).language.lower() not in in_use:
+        named = {code: langcodes.Language.get(code).display_name("en") for code in in_use}
+        close = difflib.get_close_matches(value.lower(), [n.lower() for n in named.values()], n=3, cutoff=0.5)
+        suggestions = [{"code": c, "name": n} for c, n in sorted(named.items(), key=lambda item: item[1])
+                       if n.lower() in close] or [{"code": c, "name": n} for c, n in sorted(named.items())]
+        raise UnknownValue(parameter, value, "language of the directory (BCP 47 tag such as \"ru\" or \"pt-BR\", "
+                                             "or its English name)", suggestions)
+    return tag
+
+
+def languages_in_use(ctx: Context) -> set[str]:
+    """The primary language subtags the records on this node are in."""
+    term = models.RecordTerm
+    with ctx.db.read() as session:
+        values = session.scalars(select(term.value).where(term.facet == "language").distinct())
+        return {v for v in values if "-" not in v}
 
 
 def choice(value: str | None, choices: list[str], parameter: str, kind: str) -> str | None:

@@ -45,7 +45,7 @@ def search(ctx: Context, wanted: SearchFilters, page: Page, tier: Tier) -> dict:
     crime = filters.crime_type(ctx, wanted.crime_type)
     request_types = filters.request_types(ctx, wanted.request_type)
     network = filters.network(ctx, wanted.network)
-    language = filters.language(wanted.language)
+    language = filters.language(ctx, wanted.language)
     types = (record_type,) if record_type else tuple(TYPE_ORDER)
     kind = filters.choice(wanted.kind, sorted({k for t in types for k in contracts.kinds(t)}), "kind",
                           "kind of record")
