@@ -24,6 +24,7 @@ RECORD_SCHEMAS = {
     "authority": "authority.json",
     "contact_point": "contact-point.json",
     "emergency_note": "emergency-note.json",
+    "procedure": "procedure.json",
 }
 
 

@@ -1,4 +1,4 @@
-"""The four federated record types: their tables, and the columns and terms projected from a body.
+"""The five federated record types: their tables, and the columns and terms projected from a body.
 
 Projections are derived data, rebuilt on every write by the single write path; they let filters
 use indexes instead of reading JSON.
@@ -110,6 +110,14 @@ def _emergency_note_terms(body: dict) -> set[tuple[str, str]]:
             | ({("refers_to_role", body["refers_to_role"])} if "refers_to_role" in body else set()))
 
 
+def _procedure(body: dict) -> dict:
+    return {"country": body["country"], "visibility": body["visibility"]}
+
+
+def _procedure_terms(body: dict) -> set[tuple[str, str]]:
+    return {("request_type", r) for r in body["request_types"]} | _language_terms(body.get("languages", []))
+
+
 def _contact_point_claims(body: dict) -> list[tuple[str, str]]:
     return [(f"$.roles[{i}].network", role["network"]) for i, role in enumerate(body["roles"])]
 
@@ -134,6 +142,7 @@ RECORD_TYPES: dict[str, RecordType] = {
                                 _contact_point_claims, _contact_point_attachments),
     "emergency_note": RecordType("emergency_note", models.EmergencyNote, _emergency_note, _emergency_note_terms,
                                  _emergency_note_claims, _emergency_note_attachments),
+    "procedure": RecordType("procedure", models.Procedure, _procedure, _procedure_terms),
 }
 
 

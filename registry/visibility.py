@@ -26,6 +26,7 @@ POLICY: dict[str, tuple[Tier | None, dict[str, Tier]]] = {
     "authority": (Tier.PUBLIC, {}),
     "contact_point": (Tier.PARTNER, {"person": Tier.RESTRICTED}),
     "emergency_note": (None, {}),
+    "procedure": (None, {}),
 }
 
 # Lists whose items carry their own `visibility`.

@@ -139,6 +139,20 @@ def test_incremental_changes_delete_and_recreate(federation):
     assert (again.version, again.deleted, again.body["position"]["en"]) == (3, False, "Desk, again")
 
 
+def test_a_procedure_travels_like_any_record(federation):
+    a, b, c, _ = federation
+    procedure = {"country": "KG", "request_types": ["mla"], "title": {"en": "MLA requests to Kyrgyzstan"},
+                 "channels": ["central_authority"], "unknown": ["languages"], "visibility": "public",
+                 "sources": [{"title": "Demo source", "url": "https://example.org/source"}]}
+    a.write("procedure", "proc-kg-mla", procedure, "casc")
+    sync_all(a, b, c)
+    converged(a, b, c)
+    copy = requests.get(f"{c.url}/api/v1/procedures/node-a:proc-kg-mla", timeout=10).json()
+    assert copy["origin"] == "node-a" and copy["channels"] == ["central_authority"]
+    lookup = requests.get(f"{c.url}/api/v1/lookup", params={"country": "KG", "request_type": "mla"}, timeout=10)
+    assert [p["id"] for p in lookup.json()["procedures"]] == ["node-a:proc-kg-mla"]
+
+
 def test_a_loop_a_b_c_a_converges_and_a_ignores_its_own_origin(federation):
     a, b, c, _ = federation
     a.trust(b, cli=True)

@@ -41,8 +41,13 @@ NOTE = {
     "urgency": "urgent", "title": {"en": "Demo urgent procedure"}, "body": {"en": "Call the duty desk first."},
     "effective_from": "2024-01-01", "visibility": "public",
 }
+PROCEDURE = {
+    "owner_network": "casc", "country": "KG", "request_types": ["mla"], "title": {"en": "MLA requests to Kyrgyzstan"},
+    "channels": ["central_authority"], "sources": [{"title": "Demo source", "url": "https://example.org/source"}],
+    "unknown": ["languages"], "visibility": "public",
+}
 COLLECTIONS = {"authority": ("authorities", AUTHORITY), "contact_point": ("contact-points", CONTACT_POINT),
-               "emergency_note": ("emergency-notes", NOTE)}
+               "emergency_note": ("emergency-notes", NOTE), "procedure": ("procedures", PROCEDURE)}
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +134,7 @@ SCOPED = {"read-only scope": ("directory:read", 403), "other network's publish s
 
 
 CHANGES = {"authority": {"acronym": "DPO"}, "contact_point": {"languages": ["ru", "ky"]},
-           "emergency_note": {"urgency": "emergency"}}
+           "emergency_note": {"urgency": "emergency"}, "procedure": {"channels": ["central_authority", "diplomatic"]}}
 
 
 def write_routes(app, tokens):

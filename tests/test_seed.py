@@ -106,7 +106,8 @@ def test_seed_is_idempotent_and_versioned(fresh_ctx):
     assert seqs == list(range(1, log_rows + 1))
 
 
-COLLECTIONS = {"authority": "authorities", "contact_point": "contact-points", "emergency_note": "emergency-notes"}
+COLLECTIONS = {"authority": "authorities", "contact_point": "contact-points", "emergency_note": "emergency-notes",
+               "procedure": "procedures"}
 
 
 def test_api_output_for_every_seed_record_matches_the_schemas(ctx, client):

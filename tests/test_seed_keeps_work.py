@@ -150,6 +150,8 @@ def test_upgrading_a_database_seeded_before_the_ledger_keeps_later_edits(backend
         assert session.scalar(select(func.count()).select_from(models.SeededVersion)) == len(
             read_seed(fresh_ctx.settings.seed_path, "local"))
     report = seed(fresh_ctx)
-    assert report.total(Outcome.WRITTEN) == 0 and report.total(Outcome.KEPT) == 1
+    # The downgrade dropped the procedures table, which came after 0006: only they are written again.
+    assert report.total(Outcome.WRITTEN) == report.counts["procedure"][Outcome.WRITTEN]
+    assert report.total(Outcome.KEPT) == 1
     with fresh_ctx.db.read() as session:
         assert session.get(models.Authority, "local:kz-gpo").body["website"] == "https://kz.example.org/"

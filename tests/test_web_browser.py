@@ -19,7 +19,8 @@ PAGE_TYPES = {"index": "/", "lookup": "/lookup?country=KG&crime_type=trafficking
               "authority": "/authorities/local:kg-gpo", "country": "/countries/KG", "network": "/networks/casc",
               "networks": "/networks", "notes": "/emergency-notes", "search": "/search?q=prosecutor",
               "unknown": "/lookup?country=Kirgizstn", "not-found": "/no-such-page", "access": "/access",
-              "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla"}
+              "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla",
+              "procedure": "/lookup?country=AT&request_type=EIO"}
 
 
 @pytest.fixture
@@ -185,7 +186,8 @@ def test_screenshots_of_the_main_pages(visit, served_nodes):
     urls = {"index": "/", "lookup": "/lookup?country=KG&crime_type=trafficking_in_persons",
             "authority": "/authorities/local:kg-gpo", "network": "/networks/casc",
             "unknown": "/lookup?country=Kirgizstn", "access": "/access",
-            "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla"}
+            "designation": "/lookup?country=UZ&crime_type=corruption&request_type=mla",
+            "procedure": "/lookup?country=AT&request_type=EIO"}
     for language in ("en", "fr", "ru"):
         for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             v = visit(node, locale=language, viewport=viewport)

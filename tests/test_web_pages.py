@@ -238,3 +238,15 @@ def test_the_designation_that_ranks_an_authority_first_is_shown_with_its_source(
     assert 'href="https://treaties.un.org/' in first
     second = body.partition('class="authority"')[2].partition('class="authority"')[2]
     assert "Ne traite que certaines formes de : Entraide judiciaire" in second
+
+
+def test_how_to_send_the_request_comes_before_the_authorities(anonymous):
+    body = anonymous.get("/lookup?country=AT&request_type=EIO", headers={"Accept-Language": "fr"}).get_data(
+        as_text=True)
+    how = body.index("Comment transmettre la demande")
+    assert how < body.index('id="results-heading"')
+    procedure = html.unescape(body[how:body.index('id="results-heading"')])
+    assert "Décisions d'enquête européennes adressées à l'Autriche" in procedure
+    assert "directement entre autorités judiciaires" in procedure
+    assert "Pas encore connu" in procedure and "Langues de la demande" in procedure
+    assert 'href="https://eur-lex.europa.eu/eli/dir/2014/41/oj"' in procedure

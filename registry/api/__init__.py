@@ -98,6 +98,7 @@ def init_api(app: Flask) -> Api:
         lookup,
         networks,
         oauth,
+        procedures,
         reference,
         search,
         subscriptions,
@@ -114,7 +115,7 @@ def init_api(app: Flask) -> Api:
 
     init_standard_headers(app)
 
-    for module in (reference, networks, authorities, contact_points, emergency_notes, lookup, search, feeds,
+    for module in (reference, networks, authorities, contact_points, emergency_notes, procedures, lookup, search, feeds,
                    subscriptions, federation, federation_admin, admin, audit):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     api.register_blueprint(oauth.blp)

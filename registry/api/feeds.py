@@ -27,7 +27,8 @@ class ChangesArgs(QueryArgs):
     country = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=200)), metadata={
         "description": "Only records of these countries (repeatable): alpha-2, alpha-3 or a name in any language."})
     type = ma.fields.List(ma.fields.String(), metadata={
-        "description": "Only these record types (repeatable): network, authority, contact_point, emergency_note."})
+        "description": "Only these record types (repeatable): network, authority, contact_point, emergency_note, "
+                       "procedure."})
 
 
 @blp.route("/feeds/changes")

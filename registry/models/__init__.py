@@ -10,6 +10,7 @@ from registry.models.records import (
     EmergencyNote,
     Network,
     NetworkMember,
+    Procedure,
     RecordTerm,
 )
 from registry.models.search import SearchCursor, SearchDocumentRow, SearchFacet
@@ -32,6 +33,7 @@ __all__ = [
     "NetworkMember",
     "OriginSequence",
     "Peer",
+    "Procedure",
     "QuarantinedItem",
     "RecordTerm",
     "SearchCursor",

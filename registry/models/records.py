@@ -86,6 +86,14 @@ class EmergencyNote(RecordColumns, Base):
     effective_until: Mapped[date | None] = mapped_column(Date)
 
 
+class Procedure(RecordColumns, Base):
+    """How to send a request of given types to a country."""
+
+    __tablename__ = "procedures"
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    visibility: Mapped[str | None] = mapped_column(String(16))
+
+
 class RecordTerm(Base):
     """Multi-valued facets of live records (crime types, request types, languages, roles...)."""
 

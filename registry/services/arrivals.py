@@ -60,6 +60,8 @@ def feed_filters(session: Session, record_type: str, row) -> tuple[str | None, s
         return None, {row.code}
     if record_type == "authority":
         return row.country, memberships(row.id)
+    if record_type == "procedure":
+        return row.country, {row.owner_network}
     if record_type == "contact_point":
         authority = session.get(models.Authority, row.authority_id)
         roles = {role["network"] for role in row.body.get("roles", [])}

@@ -1,6 +1,7 @@
 """The practitioner's question: whom do I contact in country X about crime Y and request Z?
 
-Answer: the country's active authorities, ranked (see `_rank_clauses`), each with why it stands
+Answer: how to send the request there (the country's procedures for the request type), and the
+country's active authorities, ranked (see `_rank_clauses`), each with why it stands
 where it does, its current contact points and every emergency note in force today that applies to
 it, its country or one of its networks; channels a note in force says are not read are left out
 and named, and what the caller's tier withholds is counted.
@@ -16,7 +17,7 @@ from sqlalchemy import case, func, or_, select
 from registry import models
 from registry.context import Context
 from registry.errors import InvalidParameter
-from registry.services import Page, filters, search, today
+from registry.services import Page, filters, procedures, search, today
 from registry.services.contact_points import current_on
 from registry.services.emergency_notes import applies_to, in_force_on, retired_channels, without_retired
 from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of
@@ -67,6 +68,7 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         contact_points, points_withheld = _contact_points(session, ids, on, tier, query.urgent)
         notes = _notes(session, country, ids, networks, crime, request, on)
         retired = retired_channels(session, {i: (country, networks[i]) for i in ids}, on)
+        how = procedures.for_lookup(session, country, request[1] if request else None, tier)
 
     results = []
     for row in rows:
@@ -106,6 +108,7 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         "total": total,
         **_access(tier, [r["withheld"] for r in results]),
         "demonstration": any(r["authority"].get("demonstration") for r in results),
+        "procedures": how,
         "results": results,
     }
 

@@ -26,7 +26,8 @@ from registry.services.records import find_row, lock_origin, read_record, repres
 
 # Fields only the registry sets; a client that sends one gets a 422 saying so.
 SERVER_FIELDS = ("id", "type", "origin", "version", "updated_at", "deleted", "signature", "envelope", "seq")
-ID_PREFIX = {"authority": "a", "contact_point": "cp", "emergency_note": "note", "network": "net"}
+ID_PREFIX = {"authority": "a", "contact_point": "cp", "emergency_note": "note", "network": "net",
+             "procedure": "proc"}
 
 
 def _authenticated(caller: Caller) -> None:

@@ -57,7 +57,7 @@ class SeedRecord:
 
 
 def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
-    """Every seed record in write order: authorities, contact points, networks, notes."""
+    """Every seed record in write order: authorities, contact points, networks, notes, procedures."""
     root = Path(seed_path)
 
     def qualify(local_id: str) -> str:
@@ -97,10 +97,17 @@ def read_seed(seed_path: str | Path, namespace: str) -> list[SeedRecord]:
         if "authority_id" in entry["scope"]:
             entry["scope"] = {"authority_id": qualify(entry["scope"]["authority_id"])}
         notes.append(SeedRecord("emergency_note", local_id, owner, entry))
-    records = authorities + contact_points + networks + notes
-    # Every seeded record says it is demonstration data, to peers and partners as well: its people,
-    # phones and addresses are fictional even where the institution is real.
-    return [SeedRecord(r.record_type, r.local_id, r.owner_network, {**r.body, "demonstration": True}) for r in records]
+    procedures = []
+    for entry in _load(root / "procedures.yaml")["procedures"]:
+        entry = dict(entry)
+        local_id, owner = entry.pop("id"), entry.pop("owner_network")
+        procedures.append(SeedRecord("procedure", local_id, owner, entry))
+    # Every seeded record with people, phones or addresses in it says it is demonstration data, to
+    # peers and partners as well: they are fictional even where the institution is real. Procedures
+    # hold none: they are sourced facts.
+    marked = [SeedRecord(r.record_type, r.local_id, r.owner_network, {**r.body, "demonstration": True})
+              for r in authorities + contact_points + networks + notes]
+    return marked + procedures
 
 
 def holds_demonstration_data(ctx: Context) -> bool:

@@ -125,6 +125,18 @@ def _emergency_note(session, taxonomy, body):
     return errors
 
 
+def _procedure(session, taxonomy, body):
+    errors = []
+    _country(errors, "$.country", body["country"], taxonomy)
+    _codes(errors, "$.request_types", body["request_types"], taxonomy.request_types)
+    _languages(errors, "$.languages", body.get("languages"))
+    for i, name in enumerate(body.get("unknown", [])):
+        if name in body:
+            errors.append({"path": f"$.unknown[{i}]", "message": f"{name} is given and said to be unknown: "
+                                                                 "leave it out, or take it out of unknown"})
+    return errors
+
+
 def attachment_errors(session: Session, record_type: str, body: dict, owner_network: str) -> list[dict]:
     """A record may attach itself (a contact point, a note's scope) only to an authority of its owner
     network: one the network owns, or one its network record lists as a member (a network's
@@ -148,4 +160,5 @@ _CHECKS = {
     "authority": _authority,
     "contact_point": _contact_point,
     "emergency_note": _emergency_note,
+    "procedure": _procedure,
 }

@@ -99,6 +99,15 @@ INSTRUMENTS = {"untoc": _l("UN Convention against Transnational Organized Crime"
                "eu_eaw": _l("EU Framework Decision on the European Arrest Warrant"),
                "bilateral_treaty": _l("Bilateral treaty"), "regional_treaty": _l("Regional treaty"),
                "domestic_law": _l("National law")}
+PROCEDURE_CHANNELS = {"central_authority": _l("through the central authority"),
+                      "direct": _l("directly between judicial authorities"),
+                      "diplomatic": _l("through the diplomatic channel"), "interpol": _l("through INTERPOL")}
+# The long-text fields of a procedure, in the order a practitioner needs them.
+PROCEDURE_FIELDS = {"form": _l("Form"), "accompanying": _l("What must accompany it"),
+                    "translation": _l("Translation"), "urgent_procedure": _l("When it is urgent"),
+                    "time_frames": _l("Time frames"), "notes": _l("Good to know"),
+                    "legal_bases": _l("Legal bases"), "languages": _l("Languages of the request"),
+                    "channels": _l("Channel"), "templates": _l("Forms and guides")}
 RECORD_TYPES = {"authority": _l("Authority"), "contact_point": _l("Contact point"),
                 "emergency_note": _l("Emergency note")}
 FACETS = {"type": _l("Kind of record"), "country": _l("Country"), "crime_type": _l("Crime"),
@@ -142,12 +151,17 @@ def register(bp: Blueprint) -> None:
                            "request_name": lambda c: term_name("request_types", c),
                            "hours": hours_text, "day": day, "local_now": local_now,
                            "local_time": local_time, "language_name": language_name,
-                           "format_number": lambda n: format_decimal(n)}.items():
+                           "format_number": lambda n: format_decimal(n),
+                           "procedure_channel": label(PROCEDURE_CHANNELS),
+                           "procedure_field": label(PROCEDURE_FIELDS)}.items():
         bp.add_app_template_filter(function, name)
     bp.add_app_template_global(time_zone_of, "time_zone_of")
     bp.add_app_template_global(lambda t: pick(t)[1], "lang_of")
     for name, function in {"urgency_label": label(URGENCY), "channel_label": label(CHANNELS),
                            "authority_kind": label(AUTHORITY_KINDS), "instrument_label": label(INSTRUMENTS),
+                           "procedure_fields": lambda: [(f, PROCEDURE_FIELDS[f]) for f in
+                                                        ("form", "accompanying", "translation", "urgent_procedure",
+                                                         "time_frames", "notes")],
                            "record_type_label": label(RECORD_TYPES),
                            "facet_label": label(FACETS), "unknown_text": unknown_text, "result_href": result_href,
                            "today_text": lambda: day(today())}.items():
