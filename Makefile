@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock db seed postgres redis chromium messages openapi docs lint bench clean
+.PHONY: run test install lock db seed postgres redis chromium messages openapi examples docs lint bench clean
 
 # The exact versions tested, with their hashes (`make lock` refreshes them from pyproject.toml's ranges):
 # requirements.lock for the image, requirements-test.lock (the same and the test tools) for make run/test.
@@ -77,6 +77,12 @@ messages: install
 
 openapi: install
 	$(BIN)/registry openapi write openapi.yaml
+
+# After adding or changing a route: capture an example of every operation from a fresh seeded node
+# (registry/api/examples.json), then regenerate openapi.yaml with them.
+examples: install
+	REGISTRY_INSTANCE_PATH=$$(mktemp -d) $(BIN)/registry openapi examples
+	$(MAKE) openapi
 
 # The settings and commands tables of the documentation, generated from the code.
 docs: install

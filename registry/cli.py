@@ -139,6 +139,27 @@ def openapi_write(path):
     click.echo(f"wrote {path}")
 
 
+@openapi.command("examples")
+def openapi_examples():
+    """Capture an example of every operation from a fresh node seeded with the demonstration directory
+    into registry/api/examples.json (then `make openapi` puts them in openapi.yaml)."""
+    import tempfile
+
+    from registry import create_app, migrations
+    from registry.api import examples
+    from registry.config import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/examples.sqlite3"
+        migrations.upgrade(url)
+        limits = {name: "100000/minute" for name in ("rate_limit_client", "rate_limit_address", "rate_limit_token")}
+        app = create_app(Settings.from_env({}, database_url=url, instance_path=tmp,
+                                           federation_allow_hosts="127.0.0.1", **limits))
+        found = examples.capture(app)
+    examples.write(found)
+    click.echo(f"captured {len(found)} operations into {examples.EXAMPLES_FILE}")
+
+
 @cli.command("config")
 def show_config():
     """Print the effective settings as JSON."""

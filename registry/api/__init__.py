@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from registry import contracts
 from registry.api import problems
+from registry.api.examples import ExamplesPlugin
 from registry.api.paths import register_converters
 from registry.auth.protection import current_caller, init_protection, refuse_invalid_tokens
 from registry.context import Context
@@ -75,7 +76,8 @@ def init_api(app: Flask) -> Api:
             "servers": [{"url": "/"}],
         },
     )
-    api = RegistryApi(app)
+    # The examples are put under each operation as the blueprints register their routes.
+    api = RegistryApi(app, spec_kwargs={"extra_plugins": [ExamplesPlugin()]})
     register_converters(app, api)
     for name, schema in contracts.openapi_components().items():
         api.spec.components.schema(name, schema)

@@ -40,7 +40,7 @@ def _values(description: str) -> ma.fields.List:
 class Filters(QueryArgs):
     networks = _values("Only records of these networks (owner, member or role): codes, acronyms or names.")
     countries = _values("Only records of these countries: alpha-2, alpha-3 or names in any language.")
-    types = _values("Only these record types: network, authority, contact_point, emergency_note.")
+    types = _values("Only these record types: network, authority, contact_point, emergency_note, procedure.")
 
 
 class NewSubscription(Filters):
