@@ -60,6 +60,11 @@ def retired_channels(session, authorities: dict[str, tuple[str, list[str]]], on:
                 n.scope_network.in_(network_codes))
     notes = session.scalars(select(n).where(n.deleted.is_(False), scope, in_force_on(on),
                                             has_facet(n, "retires_channel")).order_by(n.id))
+    return retirements(notes, authorities)
+
+
+def retirements(notes, authorities: dict[str, tuple[str, list[str]]]) -> dict[str, dict]:
+    """What `retired_channels` answers, from notes in force already read (others are ignored)."""
     out: dict[str, dict] = {authority_id: {} for authority_id in authorities}
     for note in notes:
         for authority_id, (country, codes) in authorities.items():
@@ -67,6 +72,14 @@ def retired_channels(session, authorities: dict[str, tuple[str, list[str]]], on:
                 for channel in note.body.get("retires_channels", []):
                     out[authority_id].setdefault((channel["kind"], channel["value"]), note.id)
     return out
+
+
+def concerns(note: models.EmergencyNote, crime_type: str | None, request_types: set[str] | None) -> bool:
+    """What `applies_to` selects in SQL, for a note already read: one without crime (request) types
+    applies to every crime (request) type."""
+    crimes, requests = note.body.get("crime_types"), note.body.get("request_types")
+    return ((not crime_type or not crimes or crime_type in crimes)
+            and (not request_types or not requests or bool(request_types.intersection(requests))))
 
 
 def without_retired(authority: dict, contact_points: list[dict], retired: dict) -> tuple[dict, list[dict], list[dict]]:

@@ -19,10 +19,10 @@ from registry.context import Context
 from registry.errors import InvalidParameter
 from registry.services import Page, filters, procedures, search, today
 from registry.services.contact_points import current_on
-from registry.services.emergency_notes import applies_to, in_force_on, retired_channels, without_retired
+from registry.services.emergency_notes import concerns, in_force_on, retirements, without_retired
 from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of
 from registry.services.records import represent
-from registry.visibility import Tier
+from registry.visibility import Tier, can_see
 
 URGENCY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 
@@ -66,8 +66,9 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         ids = [row[0].id for row in rows]
         networks = network_codes_of(session, ids)
         contact_points, points_withheld = _contact_points(session, ids, on, tier, query.urgent)
-        notes = _notes(session, country, ids, networks, crime, request, on)
-        retired = retired_channels(session, {i: (country, networks[i]) for i in ids}, on)
+        in_force = _notes(session, country, ids, networks, on)
+        notes = [n for n in in_force if concerns(n, crime, request[1] if request else None)]
+        retired = retirements(in_force, {i: (country, networks[i]) for i in ids})
         how = procedures.for_lookup(session, country, request[1] if request else None, tier)
 
     results = []
@@ -189,35 +190,34 @@ def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> tup
     cp = models.ContactPoint
     if not authority_ids:
         return {}, {}
+    current = (cp.deleted.is_(False), cp.authority_id.in_(authority_ids), current_on(on))
+    if not can_see("contact_point", {}, tier):
+        counts = session.execute(select(cp.authority_id, func.count()).where(*current).group_by(cp.authority_id))
+        return {}, {authority_id: {"contact_points": n, "contact_persons": 0} for authority_id, n in counts}
     order = [cp.authority_id]
     if urgent:
         order.append(cp.available_24_7.desc())
     order += [cp.kind != "person", cp.id]
-    rows = session.scalars(select(cp).where(cp.deleted.is_(False), cp.authority_id.in_(authority_ids),
-                                            current_on(on)).order_by(*order))
+    rows = session.scalars(select(cp).where(*current).order_by(*order))
     shown = defaultdict(list)
     withheld = defaultdict(lambda: {"contact_points": 0, "contact_persons": 0})
     for row in rows:
         record = represent("contact_point", row, tier)
-        if record is None:
-            withheld[row.authority_id]["contact_points"] += 1
-            continue
         if "person" in row.body and "person" not in record:
             withheld[row.authority_id]["contact_persons"] += 1
         shown[row.authority_id].append(record)
     return shown, withheld
 
 
-def _notes(session, country, authority_ids, networks, crime, request, on) -> list:
-    """The notes in force for the authorities, their country or their networks, at every tier (the
-    caller's tier decides what is shown, and what is withheld is counted)."""
+def _notes(session, country, authority_ids, networks, on) -> list:
+    """Every note in force for the authorities, their country or their networks, at every tier: the
+    asked crime and request type choose those shown (the caller's tier decides which, and counts the
+    rest), and any of them may retire a channel."""
     n = models.EmergencyNote
     network_codes = sorted({code for codes in networks.values() for code in codes})
     scope = or_(n.scope_country == country, n.scope_authority_id.in_(authority_ids),
                 n.scope_network.in_(network_codes))
-    stmt = select(n).where(n.deleted.is_(False), scope, in_force_on(on),
-                           *applies_to(crime, request[1] if request else None)).order_by(n.id)
-    return list(session.scalars(stmt))
+    return list(session.scalars(select(n).where(n.deleted.is_(False), scope, in_force_on(on)).order_by(n.id)))
 
 
 def _applies(note: models.EmergencyNote, authority_id: str, country: str, networks: list[str]) -> bool:
