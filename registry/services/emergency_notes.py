@@ -11,7 +11,7 @@ from registry import models
 from registry.context import Context
 from registry.permissions import Caller
 from registry.services import Page, PageResult, filters, search, today
-from registry.services.queries import has_facet, has_term, in_force, in_rank_order, paginate
+from registry.services.queries import has_facet, in_force, in_rank_order, paginate
 from registry.services.records import read_record, represent
 from registry.visibility import Tier, visible_tiers
 
@@ -32,17 +32,6 @@ def in_force_on(on: date):
 
 def visible_to(tier: Tier):
     return models.EmergencyNote.visibility.in_(visible_tiers(tier))
-
-
-def applies_to(crime_type: str | None, request_types: set[str] | None):
-    """Notes without crime types (request types) apply to every crime (request) type."""
-    n = models.EmergencyNote
-    clauses = []
-    if crime_type:
-        clauses.append(or_(not_(has_facet(n, "crime_type")), has_term(n, "crime_type", [crime_type])))
-    if request_types:
-        clauses.append(or_(not_(has_facet(n, "request_type")), has_term(n, "request_type", request_types)))
-    return clauses
 
 
 def retired_channels(session, authorities: dict[str, tuple[str, list[str]]], on: date) -> dict[str, dict]:
@@ -75,7 +64,7 @@ def retirements(notes, authorities: dict[str, tuple[str, list[str]]]) -> dict[st
 
 
 def concerns(note: models.EmergencyNote, crime_type: str | None, request_types: set[str] | None) -> bool:
-    """What `applies_to` selects in SQL, for a note already read: one without crime (request) types
+    """Whether a note speaks to the asked crime and request type: one without crime (request) types
     applies to every crime (request) type."""
     crimes, requests = note.body.get("crime_types"), note.body.get("request_types")
     return ((not crime_type or not crimes or crime_type in crimes)
