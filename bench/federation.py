@@ -24,6 +24,7 @@ Changes are made on copies of the generated databases (bench/out/federation/), n
 directories themselves. Output: a table printed and written to bench/out/federation.md.
 
     .venv/bin/python bench/federation.py [--small-only] [--rounds 5] [--changes 100] [--profile]
+                                         [--baseline-checkout DIR]
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import shutil
 import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -567,14 +569,50 @@ def parse_options(argv) -> argparse.Namespace:
                         help="after the measurements of the small directory, one more round of changes and one "
                              "more bootstrap under cProfile; prints the top entries by cumulative and own time")
     parser.add_argument("--profile-top", type=int, default=15, help="entries printed by --profile")
+    parser.add_argument("--baseline-checkout", metavar="DIR",
+                        help="another checkout of the registry (git worktree add DIR <commit>): its own "
+                             "bench/federation.py runs first with the same options, and its table is printed beside "
+                             "this one's with the ratios")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.changes < 2:
         parser.error("--rounds must be at least 1 and --changes at least 2")
     return args
 
 
+def baseline_table(args, argv) -> list[str]:
+    """The table of the baseline checkout's own benchmark, run now with the same options."""
+    checkout = Path(args.baseline_checkout).resolve()
+    options = list(sys.argv[1:] if argv is None else argv)
+    index = options.index("--baseline-checkout")
+    del options[index:index + 2]
+    print(f"== baseline: {checkout}", flush=True)
+    subprocess.run([sys.executable, str(checkout / "bench" / "federation.py"), *options], cwd=checkout, check=True,
+                   env=os.environ | {"PYTHONPATH": str(checkout)})
+    report = (checkout / "bench" / "out" / "federation.md").read_text(encoding="utf-8").splitlines()
+    return [line for line in report if line.startswith("|")][:2 + (1 if args.small_only else 2)]
+
+
+def ratios(now: list[str], then: list[str]) -> list[str]:
+    """this / baseline for the numeric columns of two tables of the same shape."""
+    def cells(line):
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    header = cells(now[0])
+    lines = []
+    for mine, theirs in zip(now[2:], then[2:], strict=False):
+        out = []
+        for name, a, b in zip(header, cells(mine), cells(theirs), strict=False):
+            try:
+                out.append(f"{name} {float(a.replace(',', '')) / float(b.replace(',', '')):.2f}")
+            except ValueError:
+                continue
+        lines.append(f"{cells(mine)[0]}: this / baseline: " + "; ".join(out))
+    return lines
+
+
 def main(argv=None) -> int:
     args = parse_options(argv)
+    then = baseline_table(args, argv) if args.baseline_checkout else None
     signal.signal(signal.SIGTERM, run._terminate)  # stop the origin server as Ctrl-C does
     started, started_load = datetime.now(UTC), os.getloadavg()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
@@ -585,7 +623,12 @@ def main(argv=None) -> int:
     results = [measure(name, source, counts, args) for name, source, counts in sizes]
 
     print()
-    print("\n".join(table(results, args.changes)))
+    now = table(results, args.changes)
+    print("\n".join(now))
+    if then:
+        print(f"\nbaseline ({args.baseline_checkout}), same run:")
+        print("\n".join(then))
+        print("\n".join(ratios(now, then)))
     if growth := growth_line(results):
         print()
         print(growth)
