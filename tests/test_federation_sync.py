@@ -567,7 +567,7 @@ def test_a_dead_peer_costs_one_failure_per_put_off_period_and_few_retries(federa
         d.ctx.db.dispose()
 
 
-def test_a_copied_deletion_names_its_origin_not_the_peer(federation):
+def test_a_copied_deletion_names_who_deleted_it_at_its_origin_not_the_peer(federation):
     a, b, c, _ = federation
     a.write("authority", "tm-gpo", authority("TM", "Prosecutor General of TM", "casc"), "casc")
     a.write("authority", "tm-gpo", None, "casc")
@@ -576,4 +576,7 @@ def test_a_copied_deletion_names_its_origin_not_the_peer(federation):
     with c.ctx.db.read() as session:
         actors = session.scalars(select(models.ChangeLogEntry.actor).where(
             models.ChangeLogEntry.record_id == "node-a:tm-gpo", models.ChangeLogEntry.deleted.is_(True))).all()
-    assert actors and all(actor.startswith("origin:node-a via sync from ") for actor in actors), actors
+    # Node.write deletes as "test"; the envelope carries it to B and, through B, to C.
+    assert actors and all(actor.startswith("test at origin:node-a via sync from ") for actor in actors), actors
+    gone = requests.get(f"{c.url}/api/v1/authorities/node-a:tm-gpo", timeout=10).json()
+    assert gone["deleted_by"].startswith("test at origin:node-a via sync from "), gone

@@ -45,12 +45,17 @@ def body_hash(body: dict) -> str:
 
 
 def sign(keys: KeySet, *, origin: str, seq: int, record_id: str, record_type: str, version: int, deleted: bool,
-         owner_network: str, updated_at: str, body: dict) -> str:
-    """The compact JWS of one version, signed with the one key of `keys` (a store's signing keys)."""
+         owner_network: str, updated_at: str, body: dict, deleted_by: str | None = None) -> str:
+    """The compact JWS of one version, signed with the one key of `keys` (a store's signing keys).
+
+    A tombstone may name who deleted the record at the origin (`deleted_by`), so that the nodes that
+    copy the deletion can say so rather than name the peer they had it from."""
     (key,) = keys.keys
     claims = {"origin": origin, "seq": seq, "id": record_id, "type": record_type, "version": version,
               "deleted": deleted, "owner_network": owner_network, "updated_at": updated_at,
               "schema": BASE_URI + RECORD_SCHEMAS[record_type], "body_hash": body_hash(body), "body": body}
+    if deleted and deleted_by:
+        claims["deleted_by"] = deleted_by
     header = {"alg": key.alg, "kid": key.kid, "typ": ENVELOPE_TYPE}
     return jws.serialize_compact(header, rfc8785.dumps(claims), key, registry=REGISTRY)
 

@@ -328,9 +328,14 @@ class OriginPull:
         self.origin = trusted.node_id
         self.verifier = Verifier(ctx, trusted)
         self.report = report
-        # Who wrote a copied version, as far as this node knows: its origin (whose publisher the envelope
-        # does not name), and the peer it came through. A tombstone is the origin's deletion, not the peer's.
+        # Who wrote a copied version, as far as this node knows: its origin (whose publisher a live
+        # version's envelope does not name), and the peer it came through. A tombstone is the origin's
+        # deletion, not the peer's, and names who deleted it there when its origin says so.
         self.actor = f"origin:{trusted.node_id} via sync from {peer.name}"
+
+    def actor_of(self, claims: dict) -> str:
+        deleted_by = claims.get("deleted_by") if claims.get("deleted") else None
+        return f"{deleted_by} at {self.actor}" if isinstance(deleted_by, str) and deleted_by else self.actor
 
     def run(self) -> None:
         _update_state(self.ctx, self.origin, source_last_seq=self.offered_seq)
@@ -434,7 +439,7 @@ class OriginPull:
             if counter.last_seq != cursor:
                 raise SyncFailure(f"{self.origin}'s cursor moved from {cursor} to {counter.last_seq} during the page")
             for claims, signed in verified:
-                outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=True)
+                outcome, _reason = apply_copy(session, claims, signed, actor=self.actor_of(claims), log=True)
                 counts[outcome.value] += 1
             _count(session, self.origin, counts, source=self.peer.name, last_success_at=utcnow())
         self._add(counts)
@@ -466,7 +471,7 @@ class OriginPull:
                     claims, signed = orjson.loads(line)
                     held.add(claims["id"])
                     # Only what the origin's checkpoint vouches for may overwrite a copy.
-                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor, log=False,
+                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor_of(claims), log=False,
                                                   repair=repair and checked is not None)
                     counts[outcome.value] += 1
                     if number % SNAPSHOT_BATCH == 0:

@@ -114,7 +114,8 @@ def write_record(
     counter.last_seq += 1
     signed = envelope.sign(signing_keys, origin=origin, seq=counter.last_seq, record_id=record_id,
                            record_type=record_type, version=version, deleted=deleted,
-                           owner_network=owner_network, updated_at=iso(updated_at), body=stored_body)
+                           owner_network=owner_network, updated_at=iso(updated_at), body=stored_body,
+                           deleted_by=actor if deleted else None)
     _store_version(session, row, record_type, version=version, owner_network=owner_network, updated_at=updated_at,
                    body=body, seq=counter.last_seq, signed=signed)
     session.add(_log_entry(envelope.claims_unverified(signed), signed, actor))
@@ -266,7 +267,7 @@ def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
         entry.envelope = envelope.sign(signing_keys, origin=origin, seq=entry.seq, record_id=entry.record_id,
                                        record_type=entry.type, version=entry.version, deleted=entry.deleted,
                                        owner_network=entry.owner_network, updated_at=iso(entry.recorded_at),
-                                       body=entry.body)
+                                       body=entry.body, deleted_by=entry.actor if entry.deleted else None)
         row = session.get(RECORD_TYPES[entry.type].model, entry.record_id)
         if row is not None and row.version == entry.version:
             row.seq, row.envelope = entry.seq, entry.envelope
