@@ -40,12 +40,20 @@ def parse_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def primary_language(tag: str) -> str | None:
+    """The primary language subtag of a valid BCP 47 tag ("pt" of "pt-BR"); None for tags that name
+    none ("und", "root", private use)."""
+    language = langcodes.Language.get(tag).language
+    return language.lower() if language else None
+
+
 def _language_terms(tags: list[str]) -> set[tuple[str, str]]:
     """Each tag and its primary language: a filter on "pt" finds "pt-BR"."""
     terms = set()
     for tag in tags:
         terms.add(("language", tag.lower()))
-        terms.add(("language", langcodes.Language.get(tag).language.lower()))
+        if primary := primary_language(tag):
+            terms.add(("language", primary))
     return terms
 
 

@@ -43,6 +43,9 @@ def test_a_repeatable_parameter_may_repeat(client):
     ("/api/v1/authorities?language=Klingon", "language"),
     ("/api/v1/search?q=prosecutor&language=Klingon", "language"),
     ("/api/v1/contact-points?role=boss", "role"),
+    # Valid tags that name no language.
+    ("/api/v1/authorities?language=und", "language"),
+    ("/api/v1/authorities?language=root", "language"),
 ])
 def test_an_unknown_value_of_an_enumerated_filter_is_a_422_with_suggestions_at_every_tier(anonymous, url, parameter):
     body = problem(anonymous.get(url), 422)

@@ -49,6 +49,13 @@ def test_a_procedure_is_published_by_its_network_and_checked(node):  # noqa: F81
     problem(client_with(app, tokens["publish:wacap"]).post("/api/v1/procedures", json=PROCEDURE), 403)
 
 
+def test_a_record_in_tags_that_name_no_language_is_accepted(node):  # noqa: F811
+    app, ctx, tokens = node
+    created = client_with(app, tokens["publish:casc"]).post(
+        "/api/v1/procedures", json=PROCEDURE | {"languages": ["und"], "unknown": []})
+    assert created.status_code == 201, created.get_data(as_text=True)
+
+
 def test_a_partner_procedure_is_not_shown_below_its_tier(node):  # noqa: F811
     app, ctx, tokens = node
     created = client_with(app, tokens["publish:casc"]).post("/api/v1/procedures",

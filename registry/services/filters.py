@@ -10,6 +10,7 @@ from sqlalchemy import select
 from registry import models
 from registry.context import Context
 from registry.errors import UnknownValue
+from registry.record_types import primary_language
 from registry.services.networks import resolve_network
 
 
@@ -46,7 +47,7 @@ def language(ctx: Context, value: str | None, parameter: str = "language") -> st
         except (LookupError, ModuleNotFoundError):
             tag = None
     in_use = languages_in_use(ctx)
-    if tag is None or langcodes.Language.get(tag).language.lower() not in in_use:
+    if tag is None or primary_language(tag) not in in_use:
         named = {code: langcodes.Language.get(code).display_name("en") for code in in_use}
         close = difflib.get_close_matches(value.lower(), [n.lower() for n in named.values()], n=3, cutoff=0.5)
         suggestions = [{"code": c, "name": n} for c, n in sorted(named.items(), key=lambda item: item[1])
