@@ -72,6 +72,10 @@ def test_request_types_have_untoc_forms_as_children(taxonomy):
     ("request_types", "mandat d'arrêt européen", "european_arrest_warrant"),
     ("request_types", "transfer of proceedings", "transfer_of_proceedings"),
     ("request_types", "передача уголовного преследования", "transfer_of_proceedings"),
+    ("request_types", "euroorden", "european_arrest_warrant"),
+    ("request_types", "Decisão europeia de investigação", "european_investigation_order"),
+    ("crime_types", "estafa", "fraud"),
+    ("crime_types", "crimes contra a humanidade", "core_international_crimes"),
 ])
 def test_terms_practitioners_use(taxonomy, vocabulary, value, code):
     assert getattr(taxonomy, vocabulary).resolve(value, "x") == code
