@@ -24,23 +24,19 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from questions import load_questions, seeded_context  # noqa: E402
 
 
 def measure(questions: list[dict], repeat: int) -> dict:
-    from registry import migrations
-    from registry.config import Settings
-    from registry.context import Context
     from registry.errors import RegistryError
     from registry.services import Page
     from registry.services.lookup import LookupQuery, lookup
-    from registry.services.seed import seed
     from registry.visibility import Tier
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/lookup.sqlite3"
-        migrations.upgrade(url)
-        ctx = Context.create(Settings.from_env({}, database_url=url, instance_path=tmp))
-        seed(ctx)
+        ctx = seeded_context(tmp)
         readable, timings = [], {"public": [], "restricted": []}
         for q in questions:
             try:
@@ -71,7 +67,7 @@ def main() -> int:
     parser.add_argument("--questions", default=str(ROOT / "tests" / "practitioner_questions.yaml"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    questions = yaml.safe_load(Path(args.questions).read_text(encoding="utf-8"))["questions"]
+    questions = load_questions(args.questions)
     if args.child:
         json.dump(measure(questions, args.repeat), sys.stdout)
         return 0

@@ -20,27 +20,39 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_questions(path) -> list[dict]:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))["questions"]
+
+
+def seeded_context(tmp: str):
+    """A context on a fresh SQLite database in `tmp`, seeded from seed_data/ (the code imported is
+    whichever checkout PYTHONPATH names)."""
+    from registry import migrations
+    from registry.config import Settings
+    from registry.context import Context
+    from registry.services.seed import seed
+
+    url = f"sqlite:///{tmp}/questions.sqlite3"
+    migrations.upgrade(url)
+    ctx = Context.create(Settings.from_env({}, database_url=url, instance_path=tmp))
+    seed(ctx)
+    return ctx
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", default=str(ROOT / "tests" / "practitioner_questions.yaml"))
     parser.add_argument("--verbose", action="store_true", help="print every question and its first answer")
     args = parser.parse_args()
-    questions = yaml.safe_load(Path(args.questions).read_text(encoding="utf-8"))["questions"]
+    questions = load_questions(args.questions)
 
-    from registry import migrations
-    from registry.config import Settings
-    from registry.context import Context
     from registry.errors import RegistryError
     from registry.services import Page
     from registry.services.lookup import LookupQuery, lookup
-    from registry.services.seed import seed
     from registry.visibility import Tier
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/questions.sqlite3"
-        migrations.upgrade(url)
-        ctx = Context.create(Settings.from_env({}, database_url=url, instance_path=tmp))
-        seed(ctx)
+        ctx = seeded_context(tmp)
         right = wrong = none = 0
         for q in questions:
             try:

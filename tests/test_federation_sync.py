@@ -366,13 +366,20 @@ def test_an_old_checkpoint_is_reported_stale(federation):
     c.sync()
 
 
-def test_a_peer_that_keeps_answering_410_costs_one_snapshot_per_round(federation, relay):
+def answer_410_for_ever(federation, relay, label: str, times: int) -> int:
+    """C caught up, a change at A, then the relay answers C's change requests with 410; how many
+    snapshots C had asked for until then."""
     a, b, c, _ = federation
     b.sync()
     c.sync()
-    change_at_a(a, b, "gone")
-    relay.set("gone", times=100, origin="node-a")
-    before = len([p for p in relay.requests if p.endswith("/snapshot")])
+    change_at_a(a, b, label)
+    relay.set("gone", times=times, origin="node-a")
+    return len([p for p in relay.requests if p.endswith("/snapshot")])
+
+
+def test_a_peer_that_keeps_answering_410_costs_one_snapshot_per_round(federation, relay):
+    a, b, c, _ = federation
+    before = answer_410_for_ever(federation, relay, "gone", times=100)
     started = time.monotonic()
     (report,) = [r for r in c.sync(check=False) if r.origin == "node-a"]
     assert "410" in report.error and time.monotonic() - started < 30
@@ -498,11 +505,7 @@ def test_a_key_rotation_at_the_origin_reaches_its_peers(federation):
 
 def test_the_watch_worker_stops_on_sigterm_while_its_peer_answers_410(federation, relay):
     a, b, c, _ = federation
-    b.sync()
-    c.sync()
-    change_at_a(a, b, "gone while watched")
-    relay.set("gone", times=1000, origin="node-a")
-    before = len([p for p in relay.requests if p.endswith("/snapshot")])
+    before = answer_410_for_ever(federation, relay, "gone while watched", times=1000)
     worker = subprocess.Popen([REGISTRY, "sync", "--watch"], env=c.env | {"REGISTRY_SYNC_INTERVAL": "1"},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -49,7 +49,8 @@ def test_every_example_matches_its_schema(spec):
     registry = Registry().with_resource("urn:openapi", Resource.from_contents(spec, default_specification=DRAFT202012))
     wrong = []
     for path, method, operation in operations(spec):
-        places = [(("requestBody", "content", m), c) for m, c in operation.get("requestBody", {}).get("content", {}).items()]
+        request = operation.get("requestBody", {}).get("content", {})
+        places = [(("requestBody", "content", m), c) for m, c in request.items()]
         places += [(("responses", s, "content", m), c) for s, r in operation["responses"].items()
                    for m, c in r.get("content", {}).items() if isinstance(r, dict)]
         for where, content in places:
