@@ -271,6 +271,112 @@ def clients_rotate_secret(client):
 
 
 @cli.group()
+def users():
+    """People who sign in to the pages (editors, practitioners, admins): by invitation only."""
+
+
+@users.command("invite")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="practitioner, editor:<network> or admin; repeat for several.")
+@click.option("--network", help="For a practitioner: the network that vouches for them.")
+@_registry_errors
+def users_invite(email, roles, network):
+    """Invite `EMAIL`: mail a single-use, expiring link (REGISTRY_SMTP_URL), and print it."""
+    from registry.auth import people
+
+    invited = people.invite(_ctx(), None, email, roles, sponsor_network=network)
+    info = invited.invitation
+    click.echo(f"invited {info.email} as {' '.join(info.roles)}; the link works once, until "
+               f"{info.expires_at:%Y-%m-%d %H:%M} UTC")
+    if info.mail_status == "sent":
+        click.echo("mail: sent")
+    else:
+        click.echo(f"mail: {info.mail_status} ({info.mail_error}); re-send with `registry users resend {info.email}`",
+                   err=True)
+    click.echo(invited.link)
+
+
+@users.command("resend")
+@click.argument("email")
+@_registry_errors
+def users_resend(email):
+    """Mail `EMAIL`'s open invitation again (after a mail failure)."""
+    from registry.auth import people
+
+    found = [i for i in people.list_invitations(_ctx(), open_only=True) if i.email == email.strip().lower()]
+    if not found:
+        raise click.ClickException(f"no open invitation for {email}; invite again")
+    info = people.send_invitation(_ctx(), found[0].id)
+    click.echo(f"mail: {info.mail_status}" + (f" ({info.mail_error})" if info.mail_error else ""))
+    if info.mail_status != "sent":
+        sys.exit(1)
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--invitations", is_flag=True, help="List the invitations instead of the accounts.")
+def users_list(as_json, invitations):
+    """Every account: e-mail, state (active, disabled, or what it still lacks), second factors, roles."""
+    from registry.auth import people
+
+    found = people.list_invitations(_ctx()) if invitations else people.list_people(_ctx())
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in found], indent=2))
+        return
+    for p in found:
+        if invitations:
+            click.echo(f"{p.email:<40} {p.state:<9} mail {p.mail_status:<9} {' '.join(p.roles)}")
+            continue
+        state = "disabled" if p.disabled else "active" if p.active else "enrolling"
+        click.echo(f"{p.email:<40} {state:<9} {','.join(p.second_factors) or '-':<13} {' '.join(p.roles)}")
+
+
+@users.command("disable")
+@click.argument("email")
+@_registry_errors
+def users_disable(email):
+    """Refuse `EMAIL`'s sign-ins and end its sessions at once."""
+    from registry.auth import people
+
+    click.echo(f"disabled {people.set_disabled(_ctx(), None, email, True).email}")
+
+
+@users.command("enable")
+@click.argument("email")
+@_registry_errors
+def users_enable(email):
+    """Let a disabled account sign in again."""
+    from registry.auth import people
+
+    click.echo(f"enabled {people.set_disabled(_ctx(), None, email, False).email}")
+
+
+@users.command("roles")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, help="The account's roles from now on; repeat.")
+@_registry_errors
+def users_roles(email, roles):
+    """Replace `EMAIL`'s roles (a role taken away ends its sessions)."""
+    from registry.auth import people
+
+    info = people.set_roles(_ctx(), None, email, roles)
+    click.echo(f"{info.email}: {' '.join(info.roles)}")
+
+
+@users.command("reset-second-factor")
+@click.argument("email")
+@_registry_errors
+def users_reset_second_factor(email):
+    """Remove `EMAIL`'s authenticator app, recovery codes and passkeys (a lost phone): the person enrols a new
+    second factor at the next sign-in, and is signed out everywhere now."""
+    from registry.auth import people
+
+    click.echo(f"second factor reset for {people.reset_second_factor(_ctx(), None, email).email}; "
+               "they enrol a new one at their next sign-in")
+
+
+@cli.group()
 def keys():
     """The keys that sign access tokens and record envelopes."""
 

@@ -210,6 +210,57 @@ class Settings:
         "everyone) and nothing is counted.",
         shown="`127.0.0.1,::1`",
     )
+    smtp_url: str = _setting(
+        "REGISTRY_SMTP_URL", "",
+        "Where mail goes out (invitations): `smtp://host:port` (plain, as to a local relay), "
+        "`smtp+starttls://user:password@host:587` (STARTTLS, then sign in) or `smtps://user:password@host:465` "
+        "(TLS from the start); user and password URL-encoded. Empty: no mail is sent, and the invitation "
+        "command prints the link to pass on.",
+        shown="none",
+    )
+    mail_from: str = _setting(
+        "REGISTRY_MAIL_FROM", "registry@localhost",
+        "The sender address of the registry's mail.",
+        shown="`registry@localhost`",
+    )
+    smtp_timeout: int = _setting(
+        "REGISTRY_SMTP_TIMEOUT", 10,
+        "Seconds to wait for the SMTP server before reporting the mail as not sent (the request that sent it "
+        "waits no longer; the invitation can be re-sent).",
+        shown="`10`",
+    )
+    invitation_ttl: int = _setting(
+        "REGISTRY_INVITATION_TTL", 72 * 3600,
+        "Seconds an invitation link stays valid.",
+        shown="`259200` (3 days)",
+    )
+    session_idle_timeout: int = _setting(
+        "REGISTRY_SESSION_IDLE_TIMEOUT", 30 * 60,
+        "Seconds without a request after which a signed-in person must sign in again.",
+        shown="`1800`",
+    )
+    session_max_age: int = _setting(
+        "REGISTRY_SESSION_MAX_AGE", 12 * 3600,
+        "Seconds after signing in at which a session ends, however active.",
+        shown="`43200`",
+    )
+    session_cookie_secure: str = _setting(
+        "REGISTRY_SESSION_COOKIE_SECURE", "auto",
+        "Whether the session cookie is marked `Secure` (sent over HTTPS only): `on`, `off`, or `auto`, which is "
+        "`on` unless REGISTRY_PUBLIC_URL is plain HTTP on this machine (`http://127.0.0.1`, `http://localhost`).",
+        shown="`auto`",
+    )
+    sign_in_limit_account: str = _setting(
+        "REGISTRY_SIGN_IN_LIMIT_ACCOUNT", "5/15 minutes",
+        "Failed sign-in steps (password, second factor) per account before it must wait; counted in the rate-limit "
+        "storage, so shared by every worker and host using it.",
+        shown="`5/15 minutes`",
+    )
+    sign_in_limit_address: str = _setting(
+        "REGISTRY_SIGN_IN_LIMIT_ADDRESS", "20/15 minutes",
+        "Failed sign-in steps per IP address, whatever the account.",
+        shown="`20/15 minutes`",
+    )
     seed_path: str = _setting(
         "REGISTRY_SEED_PATH", str(PROJECT_ROOT / "seed_data"),
         "Folder with the taxonomies and the demonstration directory.",
@@ -260,7 +311,9 @@ class Settings:
             raise ConfigError("REGISTRY_MAX_BODY_BYTES must be at least 1024")
         for env, value in (("REGISTRY_RATE_LIMIT_CLIENT", self.rate_limit_client),
                            ("REGISTRY_RATE_LIMIT_ADDRESS", self.rate_limit_address),
-                           ("REGISTRY_RATE_LIMIT_TOKEN", self.rate_limit_token)):
+                           ("REGISTRY_RATE_LIMIT_TOKEN", self.rate_limit_token),
+                           ("REGISTRY_SIGN_IN_LIMIT_ACCOUNT", self.sign_in_limit_account),
+                           ("REGISTRY_SIGN_IN_LIMIT_ADDRESS", self.sign_in_limit_address)):
             try:
                 parse_many(value)
             except ValueError:
@@ -276,6 +329,18 @@ class Settings:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise ConfigError(f"REGISTRY_TRUSTED_PROXIES: {exc}") from None
+        if self.smtp_url and not re.fullmatch(r"(smtp|smtps|smtp\+starttls)://([^@/\s]+@)?[^/@\s]+/?", self.smtp_url):
+            raise ConfigError("REGISTRY_SMTP_URL: give smtp://host:port, smtp+starttls://user:password@host:port "
+                              "or smtps://user:password@host:port")
+        if self.session_cookie_secure not in ("auto", "on", "off"):
+            raise ConfigError(f"REGISTRY_SESSION_COOKIE_SECURE {self.session_cookie_secure!r}: use auto, on or off")
+        if not 60 <= self.session_idle_timeout <= self.session_max_age <= 30 * 86400:
+            raise ConfigError("REGISTRY_SESSION_IDLE_TIMEOUT must be at least 60 seconds and at most "
+                              "REGISTRY_SESSION_MAX_AGE, itself at most 30 days")
+        if not 300 <= self.invitation_ttl <= 30 * 86400:
+            raise ConfigError("REGISTRY_INVITATION_TTL must be between 300 seconds and 30 days")
+        if not 1 <= self.smtp_timeout <= 120:
+            raise ConfigError("REGISTRY_SMTP_TIMEOUT must be between 1 and 120 seconds")
         if self.log_format not in ("json", "text"):
             raise ConfigError(f"REGISTRY_LOG_FORMAT {self.log_format!r}: use json or text")
         try:
@@ -288,6 +353,13 @@ class Settings:
         database_url = self.database_url or f"sqlite:///{Path(self.instance_path) / 'registry.sqlite3'}"
         return dataclasses.replace(self, namespace=namespace, database_url=database_url, public_url=public_url,
                                    search_index=search_index)
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure != "auto":
+            return self.session_cookie_secure == "on"
+        return not re.match(r"http://(127\.0\.0\.1|localhost|\[::1\])[:/]|http://(127\.0\.0\.1|localhost)$",
+                            self.public_url)
 
     def metrics_networks(self) -> list:
         """Who may read /metrics; empty when metrics are off."""

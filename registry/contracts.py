@@ -41,6 +41,11 @@ def _registry() -> Registry:
 
 
 @cache
+def resolver():
+    """A `referencing` resolver over every schema document (to walk a schema, e.g. to build a form from it)."""
+    return _registry().resolver()
+
+
 def validator(reference: str) -> Draft202012Validator:
     """A validator for `reference`, e.g. "authority.json" or "authority.json#/$defs/body"."""
     return Draft202012Validator({"$ref": BASE_URI + reference}, registry=_registry(),

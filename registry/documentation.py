@@ -1,5 +1,6 @@
 """The reference tables of the documentation, generated from the code so that they cannot drift: the
-settings (from `registry.config.Settings`) and the commands (from the `registry` command's help texts).
+settings (from `registry.config.Settings`), the roles of people (from `registry.permissions`) and the
+commands (from the `registry` command's help texts).
 `make docs` writes them into the Markdown files between cog markers; a test checks they are current."""
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ EXTENSION_COMMANDS = {
 
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def roles_table() -> str:
+    from registry.permissions import ROLE_HELP, ROLES
+
+    rows = ["| Role | Scopes it stands for | Who |", "|---|---|---|"]
+    for role, scopes in ROLES.items():
+        rows.append(f"| `{role}` | {', '.join(f'`{s}`' for s in scopes)} | {_cell(ROLE_HELP[role])} |")
+    return "\n".join(rows)
 
 
 def settings_table() -> str:

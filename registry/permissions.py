@@ -1,8 +1,9 @@
-"""Who may do what: the scopes, the caller, and one declarative policy table.
+"""Who may do what: the scopes, the roles of people, the caller, and one declarative policy table.
 
 Reading is governed by visibility tiers (registry.visibility), decided per field from the caller's
-scopes; every other action is listed in POLICY with the scope it needs. Services call `require`;
-views never decide.
+scopes; every other action is listed in POLICY with the scope it needs. A person's roles stand for
+scopes (ROLES), so a person and a client holding the same scopes may do exactly the same. Services
+call `require`; views never decide.
 """
 
 from __future__ import annotations
@@ -27,6 +28,40 @@ SCOPES: dict[str, str] = {
 
 PUBLISH_SCOPE = re.compile(r"publish:([a-z][a-z0-9-]{1,31})")
 
+# Every role a person may hold, with the scopes it stands for; `editor:<network>` stands for one per network.
+ROLES: dict[str, tuple[str, ...]] = {
+    "practitioner": ("directory:restricted",),
+    "editor:<network>": ("publish:<network>", "directory:restricted"),
+    "admin": ("admin",),
+}
+ROLE_HELP: dict[str, str] = {
+    "practitioner": "A vetted practitioner: reads the restricted tier (names and direct lines of contact persons).",
+    "editor:<network>": "A network's secretariat officer: edits its records and member list in the console, reads "
+                        "the restricted tier, and may invite practitioners on the network's behalf.",
+    "admin": "Manages people, invitations, clients and peers, and reads the audit log.",
+}
+EDITOR_ROLE = re.compile(r"editor:([a-z][a-z0-9-]{1,31})")
+
+
+def is_known_role(role: str, networks: set[str]) -> bool:
+    """A role this node can give: a fixed one, or editor:<a network it holds>."""
+    match = EDITOR_ROLE.fullmatch(role)
+    if match:
+        return match.group(1) in networks
+    return role in ROLES and "<" not in role
+
+
+def scopes_of(roles) -> frozenset[str]:
+    """The scopes a person's roles stand for."""
+    scopes: set[str] = set()
+    for role in roles:
+        match = EDITOR_ROLE.fullmatch(role)
+        if match:
+            scopes.update(s.replace("<network>", match.group(1)) for s in ROLES["editor:<network>"])
+        elif role in ROLES and "<" not in role:
+            scopes.update(ROLES[role])
+    return frozenset(scopes)
+
 
 def is_known_scope(scope: str, networks: set[str]) -> bool:
     """A scope this node can grant: a fixed one, or publish:<a network it holds>."""
@@ -38,14 +73,21 @@ def is_known_scope(scope: str, networks: set[str]) -> bool:
 
 @dataclass(frozen=True)
 class Caller:
-    """Whoever makes a request: anonymous, or the client an access token was issued to."""
+    """Whoever makes a request: anonymous, the client an access token was issued to, or a person signed in
+    to the pages (by the e-mail address of the account)."""
 
     client_id: str | None = None
     scopes: frozenset[str] = frozenset()
+    person: str | None = None
 
     @property
     def authenticated(self) -> bool:
-        return self.client_id is not None
+        return self.client_id is not None or self.person is not None
+
+    @property
+    def actor(self) -> str | None:
+        """Who the change log and the audit log name for what this caller does."""
+        return self.person or self.client_id
 
     @property
     def tier(self) -> Tier:
@@ -93,6 +135,14 @@ def _publisher_of(fact: str) -> Rule:
     return rule
 
 
+def _any_publisher_or_admin(fact: str) -> Rule:
+    def rule(caller: Caller, **facts) -> str | None:
+        needed = f"publish:{facts[fact]}"
+        return None if needed in caller.scopes or "admin" in caller.scopes else needed
+
+    return rule
+
+
 POLICY: dict[str, Rule] = {
     "record:write": _publisher_of("owner_network"),
     "membership:write": _publisher_of("network"),
@@ -110,6 +160,9 @@ POLICY: dict[str, Rule] = {
     "subscriptions:create": _any_scope("directory:read", "directory:restricted"),
     "subscriptions:manage": _any_scope("directory:read", "directory:restricted", "admin"),
     "subscriptions:manage-any": _scope("admin"),
+    "people:manage": _scope("admin"),
+    # A network's editors vouch for the practitioners they invite on its behalf.
+    "people:invite-practitioner": _any_publisher_or_admin("network"),
 }
 
 
@@ -124,4 +177,6 @@ def require(caller: Caller, action: str, **facts) -> None:
         return
     if not caller.authenticated:
         raise Unauthenticated(f"This needs an access token with the scope {missing}.")
+    if caller.person is not None:
+        raise Forbidden(f"This needs the scope {missing}, which your roles do not give.", scope=missing)
     raise Forbidden(f"This needs the scope {missing}, which the token does not carry.", scope=missing)

@@ -6,12 +6,16 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from nodes import Node
+from nodes import Node, free_port
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -249,3 +253,53 @@ def visit(browser):
     for v in opened:
         assert v.elsewhere() == [], "the browser asked another host"
         v.close()
+
+
+# -- mail: a real SMTP server process (aiosmtpd) delivering into a Maildir the tests read ---------------
+
+class MailServer:
+    def __init__(self, folder: Path):
+        import mailbox
+
+        mailbox.Maildir(str(folder), create=True)  # with its cur, new and tmp folders
+        self.folder, self.port = folder, free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+                                         "-c", "aiosmtpd.handlers.Mailbox", str(folder)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError("the SMTP server did not start")
+
+    def messages(self, to: str) -> list:
+        """The messages delivered to `to`, oldest first."""
+        import mailbox
+
+        box = mailbox.Maildir(str(self.folder), create=False)
+        found = [m for m in box if to.lower() in (m["To"] or "").lower()]
+        return sorted(found, key=lambda m: m.get_date())
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 15.0) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.messages(to)
+            if len(found) >= count:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no mail for {to} after {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory):
+    server = MailServer(tmp_path_factory.mktemp("mail") / "maildir")
+    yield server
+    server.stop()

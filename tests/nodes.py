@@ -37,10 +37,10 @@ def free_port() -> int:
 
 
 class Node:
-    def __init__(self, node_id: str, instance: Path, database_url: str):
+    def __init__(self, node_id: str, instance: Path, database_url: str, host: str = "127.0.0.1", **env: str):
         self.node_id = node_id
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.instance = instance
         self.env = os.environ | {
             "REGISTRY_NODE_ID": node_id, "REGISTRY_INSTANCE_PATH": str(instance),
@@ -48,7 +48,8 @@ class Node:
             "REGISTRY_FEDERATION_ALLOW_HOSTS": "127.0.0.1", "REGISTRY_FEDERATION_TIMEOUT": "2",
             "REGISTRY_RATE_LIMIT_CLIENT": "100000/minute", "REGISTRY_RATE_LIMIT_ADDRESS": "100000/minute",
             "REGISTRY_RATE_LIMIT_TOKEN": "100000/minute", "REGISTRY_RESPONSE_CACHE_SIZE": "0",
-        }
+            "REGISTRY_PUBLIC_URL": self.url,
+        } | env
         self.ctx = Context.create(Settings.from_env(self.env))
         self.server: subprocess.Popen | None = None
         # The origins this node is meant to hold: its own and those it trusts.

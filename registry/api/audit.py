@@ -26,6 +26,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 class AuditArgs(PageArgs):
     client = TextFilter("Only entries of this client id.")
+    person = TextFilter("Only entries of this person (account e-mail address).")
     record = TextFilter("Only entries about this record id.")
     outcome = TextFilter("accepted or refused.")
 
@@ -52,10 +53,10 @@ def init_audit_trail(app: Flask) -> None:
             return response
         record_id = request.environ.get("registry.record_id") or _record_in_route()
         try:
-            audit.record(context(), client_id=caller().client_id or _oauth_client(), address=request.remote_addr,
-                         method=request.method, route=request.path, status=response.status_code,
-                         record_id=record_id, detail=_detail(response), identified=caller().authenticated,
-                         request_id=request_id())
+            audit.record(context(), client_id=caller().client_id or _oauth_client(), person=caller().person,
+                         address=request.remote_addr, method=request.method, route=request.path,
+                         status=response.status_code, record_id=record_id, detail=_detail(response),
+                         identified=caller().authenticated, request_id=request_id())
         except Exception:  # the answer stands even if the audit log cannot be written; say so loudly
             log.exception("could not write the audit entry for %s %s", request.method, request.path)
         return response

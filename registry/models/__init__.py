@@ -4,6 +4,7 @@ from registry.models.auth import AuditEntry, Client, RevokedToken
 from registry.models.change_log import ChangeLogEntry, OriginSequence
 from registry.models.federation import Checkpoint, Peer, QuarantinedItem, SyncState, TrustedOrigin
 from registry.models.feeds import Arrival, ArrivalCounter, Delivery, Subscription
+from registry.models.people import Invitation, Passkey, Person, WebSession
 from registry.models.records import (
     Authority,
     ContactPoint,
@@ -40,6 +41,10 @@ __all__ = [
     "SearchDocumentRow",
     "SearchFacet",
     "SeededVersion",
+    "Invitation",
+    "Passkey",
+    "Person",
+    "WebSession",
     "SyncState",
     "TrustedOrigin",
 ]

@@ -48,6 +48,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # The person (e-mail address) who acted through the pages, or whose account an action concerned.
+    person: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(10))
     route: Mapped[str] = mapped_column(String(500))

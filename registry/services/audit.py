@@ -18,6 +18,7 @@ from registry.services.queries import paginate
 @dataclass(frozen=True)
 class AuditFilters:
     client: str | None = None
+    person: str | None = None
     record: str | None = None
     outcome: str | None = None
 
@@ -29,7 +30,7 @@ REPEAT_WINDOW = timedelta(minutes=1)
 
 def record(ctx: Context, *, client_id: str | None, address: str | None, method: str, route: str,
            status: int, record_id: str | None = None, detail: str | None = None, identified: bool = True,
-           request_id: str | None = None) -> None:
+           request_id: str | None = None, person: str | None = None) -> None:
     """One entry, in its own transaction: it stays when the request's own changes were refused.
 
     A refusal of a caller that is not `identified` (no valid token: a bad token, a failed client
@@ -40,11 +41,13 @@ def record(ctx: Context, *, client_id: str | None, address: str | None, method: 
     now = utcnow()
     client_id, route, record_id, detail = (_loggable(client_id, 64), _loggable(route, 500) or "",
                                            _loggable(record_id, 192), _loggable(detail, 500))
+    person = _loggable(person, 254)
     with ctx.db.write() as session:
         if status >= 400 and not identified:
             same = session.scalars(
                 select(entry).where(entry.address.is_not_distinct_from(address),
-                                    entry.client_id.is_not_distinct_from(client_id), entry.method == method,
+                                    entry.client_id.is_not_distinct_from(client_id),
+                                    entry.person.is_not_distinct_from(person), entry.method == method,
                                     entry.status == status, entry.at >= now - REPEAT_WINDOW)
                 .order_by(entry.id.desc()).limit(1)).first()
             if same is not None:
@@ -52,9 +55,9 @@ def record(ctx: Context, *, client_id: str | None, address: str | None, method: 
                 same.last_at = now
                 return
         session.add(entry(
-            at=now, last_at=now, repeated=1, client_id=client_id, address=address, method=method, route=route,
-            record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused", detail=detail,
-            request_id=request_id,
+            at=now, last_at=now, repeated=1, client_id=client_id, person=person, address=address, method=method,
+            route=route, record_id=record_id, status=status, outcome="accepted" if status < 400 else "refused",
+            detail=detail, request_id=request_id,
         ))
 
 
@@ -79,6 +82,8 @@ def list_entries(ctx: Context, wanted: AuditFilters, page: Page) -> PageResult:
     query = select(entry)
     if wanted.client:
         query = query.where(entry.client_id == wanted.client)
+    if wanted.person:
+        query = query.where(entry.person == wanted.person.lower())
     if wanted.record:
         query = query.where(entry.record_id == wanted.record)
     if wanted.outcome:
@@ -88,7 +93,7 @@ def list_entries(ctx: Context, wanted: AuditFilters, page: Page) -> PageResult:
 
 
 def as_dict(entry: models.AuditEntry) -> dict:
-    return {"id": entry.id, "at": iso(entry.at), "client_id": entry.client_id,
+    return {"id": entry.id, "at": iso(entry.at), "client_id": entry.client_id, "person": entry.person,
             "address": entry.address, "method": entry.method, "route": entry.route, "record_id": entry.record_id,
             "status": entry.status, "outcome": entry.outcome, "detail": entry.detail, "repeated": entry.repeated,
             "last_at": iso(entry.last_at), "request_id": entry.request_id}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import suppress
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,7 @@ def _write(session: Session, ctx: Context, caller: Caller, record_type: str, rec
     record as the caller sees it afterwards."""
     result = write_record(session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(),
                           origin=ctx.settings.node_id, record_type=record_type, record_id=record_id,
-                          owner_network=owner, body=body, actor=caller.client_id, caller=caller,
+                          owner_network=owner, body=body, actor=caller.actor, caller=caller,
                           expected_version=expected_version)
     return represent(record_type, result.row, caller.tier_for(result.row.owner_network))
 
@@ -172,6 +173,31 @@ def _change_members(ctx: Context, caller: Caller, network: str, authority_id: st
         body = row.body | {"members": members}
         return _write(session, ctx, caller, "network", row.id, row.owner_network, body,
                       expected_version=_require_version(expected_version))
+
+
+def hand_over(ctx: Context, caller: Caller, record_id: str, last_day: date, successor: dict,
+              expected_version: int) -> tuple[dict, dict]:
+    """A contact person's post changes hands: the outgoing holder's record ends on `last_day` (valid_until)
+    and a new record for `successor` (name, e-mail, phone) begins the next day, as one write transaction:
+    both versions are written, or neither. Returns (outgoing, successor) as the caller sees them."""
+    if not isinstance(successor, dict) or not (successor.get("name") or "").strip():
+        raise InvalidRecord("The successor's name is required.", [{"path": "$.person.name", "message": "required"}])
+    with ctx.db.write() as session:
+        row = _writable_row(session, ctx, caller, "contact_point", record_id)
+        if row.deleted or row.body.get("kind") != "person":
+            raise NotFound(f"{record_id} is not a live contact person")
+        if date.fromisoformat(row.body["valid_from"]) > last_day:
+            raise InvalidRecord(f"The last day in post must be on or after {row.body['valid_from']}, when the post "
+                                "began.", [{"path": "$.valid_until", "message": "before valid_from"}])
+        outgoing = _write(session, ctx, caller, "contact_point", record_id, row.owner_network,
+                          row.body | {"valid_until": last_day.isoformat()}, expected_version=expected_version)
+        new_body = {k: v for k, v in row.body.items() if k not in ("valid_until", "verified_at")}
+        new_body |= {"person": {k: v.strip() for k, v in successor.items() if v and v.strip()},
+                     "valid_from": (last_day + timedelta(days=1)).isoformat()}
+        new_id = f"{ctx.settings.namespace}:{ID_PREFIX['contact_point']}-{secrets.token_hex(5)}"
+        incoming = _write(session, ctx, caller, "contact_point", new_id, row.owner_network, new_body,
+                          expected_version=None)
+        return outgoing, incoming
 
 
 def merge(target, patch):

@@ -141,6 +141,56 @@ def result_href(result: dict) -> str:
     return result["href"]
 
 
+# The console's form fields, by property name (and the values of choices no other table names).
+FIELD_LABELS = {
+    "accompanying": _l("What must accompany the request"), "acronym": _l("Acronym"), "address": _l("Address"),
+    "always": _l("Around the clock"), "authority_id": _l("Authority (record id)"), "body": _l("Text"),
+    "channels": _l("Channels"), "closes": _l("Closes"), "code": _l("Code"), "competences": _l("Crime types handled"),
+    "country": _l("Country (ISO code)"), "crime_types": _l("Crime types"), "days": _l("Days"),
+    "description": _l("Description"), "designations": _l("Designations"), "effective_from": _l("In force from"),
+    "effective_until": _l("In force until"), "email": _l("E-mail"), "established": _l("Established"),
+    "focus_crime_types": _l("Crime types in focus"), "form": _l("Form"), "handle": _l("Handle"),
+    "hours": _l("Hours"), "instrument": _l("Instrument"), "kind": _l("Kind"), "languages": _l("Languages"),
+    "legal_bases": _l("Legal bases"), "locality": _l("Town or city"), "members": _l("Members"), "name": _l("Name"),
+    "names": _l("Names"), "network": _l("Network"), "note": _l("Note"), "notes": _l("Notes"),
+    "opens": _l("Opens"), "person": _l("Person"), "phone": _l("Telephone"), "platform": _l("Platform"),
+    "position": _l("Position"), "postal_code": _l("Postal code"), "provision": _l("Provision"),
+    "refers_to_role": _l("Refers to the role"), "region": _l("Region"), "request_types": _l("Request types"),
+    "retires_channels": _l("Channels no longer read"), "role": _l("Role"), "roles": _l("Roles"),
+    "same_as": _l("The same institution elsewhere (URLs)"), "scope": _l("Applies to"),
+    "secretariat": _l("Secretariat"), "secure_platform": _l("Secure platform"), "since": _l("Since"),
+    "source": _l("Source"), "sources": _l("Sources"), "status": _l("Status"), "street": _l("Street"),
+    "templates": _l("Templates"), "time_frames": _l("Time frames"), "time_zone": _l("Time zone (e.g. Asia/Bishkek)"),
+    "title": _l("Title"), "translation": _l("Translation"), "unknown": _l("Not known"), "urgency": _l("Urgency"),
+    "urgent_procedure": _l("Urgent procedure"), "url": _l("Address (URL)"), "valid_from": _l("In post from"),
+    "valid_until": _l("Last day in post"), "value": _l("Value"), "verified_at": _l("Verified on"),
+    "visibility": _l("Who may see it"), "website": _l("Website"), "weekly": _l("Weekly hours"),
+    "function": _l("A function or desk"), "contact_point": _l("Contact point"),
+    "alternate": _l("Alternate"), "24_7": _l("24/7 line"), "secretariat_focal_point": _l("Secretariat focal point"),
+    "public": _l("Public"), "partner": _l("Members and partners"), "restricted": _l("Vetted practitioners"),
+    "active": _l("Active"), "inactive": _l("Inactive"), "mon": _l("Monday"), "tue": _l("Tuesday"),
+    "wed": _l("Wednesday"), "thu": _l("Thursday"), "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
+}
+
+
+def field_label(code: str) -> str:
+    for table in (FIELD_LABELS, CHANNELS, AUTHORITY_KINDS, URGENCY, INSTRUMENTS):
+        if code in table:
+            return str(table[code])
+    return code.replace("_", " ")
+
+
+def record_title(record_type: str, body: dict | None) -> str:
+    """A record's name in the console's lists: the authority's name, the post, the note's title..."""
+    body = body or {}
+    for name in ("names", "position", "title", "name"):
+        if isinstance(body.get(name), dict):
+            return pick(body[name])[0]
+        if isinstance(body.get(name), str):
+            return body[name]
+    return body.get("code") or body.get("country") or ""
+
+
 def label(labels: dict):
     return lambda code: str(labels.get(code, code))
 
@@ -153,7 +203,7 @@ def register(bp: Blueprint) -> None:
                            "local_time": local_time, "language_name": language_name,
                            "format_number": lambda n: format_decimal(n),
                            "procedure_channel": label(PROCEDURE_CHANNELS),
-                           "procedure_field": label(PROCEDURE_FIELDS)}.items():
+                           "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label}.items():
         bp.add_app_template_filter(function, name)
     bp.add_app_template_global(time_zone_of, "time_zone_of")
     bp.add_app_template_global(lambda t: pick(t)[1], "lang_of")
@@ -164,5 +214,5 @@ def register(bp: Blueprint) -> None:
                                                          "time_frames", "notes")],
                            "record_type_label": label(RECORD_TYPES),
                            "facet_label": label(FACETS), "unknown_text": unknown_text, "result_href": result_href,
-                           "today_text": lambda: day(today())}.items():
+                           "today_text": lambda: day(today()), "record_title": record_title}.items():
         bp.add_app_template_global(function, name)
