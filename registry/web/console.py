@@ -196,13 +196,9 @@ def withdraw(record_type: str, record_id: str):
 @signed_in
 def restore(record_type: str, record_id: str):
     _known_type(record_type)
-    current = editing.editable_record(context(), g.caller, record_type, record_id)
-    if not current["deleted"] or current["last_live_body"] is None:
-        return redirect(url_for("console.record", record_type=record_type, record_id=record_id), 303)
     version = request.form.get("version", "")
     try:
-        publishing.replace(context(), g.caller, record_type, record_id, dict(current["last_live_body"]),
-                           int(version) if version.isdigit() else -1)
+        publishing.restore(context(), g.caller, record_type, record_id, int(version) if version.isdigit() else -1)
     except PreconditionFailed:
         return redirect(url_for("console.record", record_type=record_type, record_id=record_id, stale=1), 303)
     return redirect(url_for("console.record", record_type=record_type, record_id=record_id, restored=1), 303)

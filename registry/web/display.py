@@ -3,6 +3,7 @@ the authority's own time zone. Template filters only; no rule of the registry li
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from babel.core import get_global
@@ -203,7 +204,9 @@ def register(bp: Blueprint) -> None:
                            "local_time": local_time, "language_name": language_name,
                            "format_number": lambda n: format_decimal(n),
                            "procedure_channel": label(PROCEDURE_CHANNELS),
-                           "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label}.items():
+                           "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label,
+                           # Records as people read them: every script as it is written, not as \u escapes.
+                           "readable_json": lambda v: json.dumps(v, ensure_ascii=False, indent=1)}.items():
         bp.add_app_template_filter(function, name)
     bp.add_app_template_global(time_zone_of, "time_zone_of")
     bp.add_app_template_global(lambda t: pick(t)[1], "lang_of")
