@@ -394,3 +394,15 @@ def test_withdraw_restore_history_and_what_each_tier_sees_in_the_console(node):
     assert re.search(r'id="f-phone-error">[^<]*does not match', refused.get_data(as_text=True))
     with ctx.db.read() as session:
         assert session.get(models.ContactPoint, row.id).version == 3
+
+
+def test_an_editors_changes_go_on_top_of_what_someone_saved_meanwhile():
+    from registry.services.editing import merge
+
+    base = {"email": "a@example.org", "phone": "+996 555 000 001", "languages": ["ru"], "valid_until": "2030-01-01"}
+    theirs = base | {"email": "b@example.org", "languages": ["ru", "ky"]}
+    mine = {k: v for k, v in base.items() if k != "valid_until"} | {"phone": "+996 555 000 002",
+                                                                      "languages": ["ru", "en"]}
+    merged, clashes = merge(base, theirs, mine)
+    assert merged == {"email": "b@example.org", "phone": "+996 555 000 002", "languages": ["ru", "en"]}
+    assert clashes == ["languages"]

@@ -116,3 +116,20 @@ def differences(before: dict | None, after: dict | None) -> list[dict]:
     return [{"path": path, "before": old.get(path), "after": new.get(path)}
             for path in sorted(set(old) | set(new)) if old.get(path) != new.get(path)]
 
+
+
+def merge(base: dict | None, theirs: dict, mine: dict) -> tuple[dict, list[str]]:
+    """An editor's changes (from `base`, the version the form was opened at, to `mine`) on top of the version
+    someone else saved meanwhile (`theirs`), field by field: a field only the editor changed takes the editor's
+    value, any other field keeps theirs. Returns the merged body and the fields both changed differently
+    (where the editor's value is kept, for them to check)."""
+    base = base or {}
+    merged, clashes = {}, []
+    for name in {*base, *theirs, *mine}:
+        mine_changed, theirs_changed = mine.get(name) != base.get(name), theirs.get(name) != base.get(name)
+        value = mine.get(name) if mine_changed else theirs.get(name)
+        if mine_changed and theirs_changed and mine.get(name) != theirs.get(name):
+            clashes.append(name)
+        if value is not None:
+            merged[name] = value
+    return merged, sorted(clashes)

@@ -16,10 +16,14 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from registry.api import context
-from registry.auth import people
+from registry.auth import clients, people
+from registry.auth.clients import known_networks
 from registry.errors import Forbidden, InvalidParameter, InvalidRecord, NotFound, PreconditionFailed, RegistryError
+from registry.federation import peers
+from registry.federation.status import sync_status
 from registry.permissions import EDITOR_ROLE, SCOPES, allows, require
 from registry.services import Page, editing, publishing
+from registry.services.history import record_history
 from registry.web import schema_forms
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -103,8 +107,6 @@ def record(record_type: str, record_id: str):
 
 
 def publishing_history(record_type: str, record_id: str) -> list[dict]:
-    from registry.services.history import record_history
-
     return record_history(context(), record_type, record_id, g.caller, Page(1, 200)).items
 
 
@@ -152,11 +154,14 @@ def edit(record_type: str, record_id: str):
     try:
         publishing.replace(context(), g.caller, record_type, record_id, payload, based_on)
     except PreconditionFailed:
+        # Someone saved meanwhile: show what they changed, and the form with the editor's changes on top of
+        # their version, to check and save again.
+        current = editing.editable_record(context(), g.caller, record_type, record_id)
         bodies = editing.version_bodies(context(), g.caller, record_type, record_id)
-        theirs = editing.differences(bodies.get(based_on), bodies[current["version"]])
-        return _form_page(current, record_type, current["owner_network"], body, status=409,
-                          conflict={"based_on": based_on, "current": current["version"], "changes": theirs,
-                                    "yours": editing.differences(bodies.get(based_on), body)},
+        merged, clashes = editing.merge(bodies.get(based_on), bodies[current["version"]], body)
+        return _form_page(current, record_type, current["owner_network"], merged, status=409,
+                          conflict={"based_on": based_on, "current": current["version"], "clashes": clashes,
+                                    "changes": editing.differences(bodies.get(based_on), bodies[current["version"]])},
                           version=current["version"])
     except InvalidRecord as problem:
         return _form_page(current, record_type, current["owner_network"], body, errors=problem.extensions["errors"],
@@ -261,8 +266,6 @@ def people_page():
 
 
 def _known_roles() -> set[str]:
-    from registry.auth.clients import known_networks
-
     return {"practitioner", "admin", *(f"editor:{n}" for n in known_networks(context()))}
 
 
@@ -294,8 +297,6 @@ def resend(invitation_id: str):
 @bp.route("/clients", methods=["GET", "POST"])
 @signed_in
 def clients_page():
-    from registry.auth import clients
-
     require(g.caller, "clients:manage")
     created = error = None
     status = 200
@@ -311,8 +312,6 @@ def clients_page():
 @bp.post("/clients/<client_id>/<action>")
 @signed_in
 def client_action(client_id: str, action: str):
-    from registry.auth import clients
-
     require(g.caller, "clients:manage")
     if action not in ("disable", "enable"):
         raise NotFound(f"no action {action!r}")
@@ -323,8 +322,6 @@ def client_action(client_id: str, action: str):
 @bp.get("/federation")
 @signed_in
 def federation_page():
-    from registry.federation import peers, status
-
     require(g.caller, "federation:manage")
     return render_template("console_federation.html", peers=peers.list_peers(context()),
-                           origins=status.sync_status(context()))
+                           origins=sync_status(context()))
