@@ -18,7 +18,15 @@ from flask_babel import lazy_gettext as _l
 from registry.api import context
 from registry.auth import clients, people
 from registry.auth.clients import known_networks
-from registry.errors import Forbidden, InvalidParameter, InvalidRecord, NotFound, PreconditionFailed, RegistryError
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    InvalidRecord,
+    NotFound,
+    PreconditionFailed,
+    RegistryError,
+)
 from registry.federation import peers
 from registry.federation.status import sync_status
 from registry.permissions import EDITOR_ROLE, SCOPES, allows, require
@@ -254,7 +262,7 @@ def people_page():
             invited = people.invite(context(), g.caller, request.form.get("email", ""), roles,
                                     sponsor_network=sponsor)
         except RegistryError as problem:
-            error, status = problem.detail, problem.status
+            error, status = _invitation_problem(problem), problem.status
     everyone = people.list_people(context())
     if not admin:
         everyone = [p for p in everyone if p.sponsor_network in networks]
@@ -263,6 +271,19 @@ def people_page():
     return render_template("console_people.html", admin=admin, people=everyone, invitations=invitations,
                            networks=networks, invited=invited, error=error,
                            roles=sorted(_known_roles())), status
+
+
+def _invitation_problem(problem: RegistryError) -> str:
+    """The refusal in the reader's language, the registry's own words after it."""
+    if isinstance(problem, Conflict):
+        sentence = _l("This address has an account already.")
+    elif isinstance(problem, InvalidParameter) and problem.extensions.get("errors", [{}])[0].get("parameter") == "role":
+        sentence = _l("Choose at least one role.")
+    elif isinstance(problem, InvalidParameter):
+        sentence = _l("Give a valid e-mail address.")
+    else:
+        return problem.detail
+    return f"{sentence} ({problem.detail})"
 
 
 def _known_roles() -> set[str]:

@@ -4,6 +4,7 @@ the authority's own time zone. Template filters only; no rule of the registry li
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 from babel.core import get_global
@@ -181,6 +182,27 @@ def field_label(code: str) -> str:
     return code.replace("_", " ")
 
 
+# The write path's messages (the JSON Schema validator's and the taxonomy checks', in English), as a
+# sentence in the reader's language; the original follows it, since it names the exact rule.
+FIELD_ERRORS = [
+    (re.compile(r"is a required property$"), _l("This is required.")),
+    (re.compile(r"does not match '"), _l("This is not in the expected form.")),
+    (re.compile(r"is not one of \["), _l("Choose one of the offered values.")),
+    (re.compile(r"is not a '(date|email|uri)'"), _l("This is not a valid date, address or link.")),
+    (re.compile(r"is too long|is longer than|expected at most"), _l("This is too long.")),
+    (re.compile(r"should be non-empty|is too short|expected at least"), _l("Give at least one.")),
+    (re.compile(r"is not a known|is not an ISO 3166|not a valid BCP 47"), _l("This code is not known.")),
+    (re.compile(r"has non-unique elements"), _l("A value is given twice.")),
+]
+
+
+def field_error(message: str) -> str:
+    for pattern, sentence in FIELD_ERRORS:
+        if pattern.search(message):
+            return f"{sentence} ({message})"
+    return message
+
+
 def record_title(record_type: str, body: dict | None) -> str:
     """A record's name in the console's lists: the authority's name, the post, the note's title..."""
     body = body or {}
@@ -205,6 +227,7 @@ def register(bp: Blueprint) -> None:
                            "format_number": lambda n: format_decimal(n),
                            "procedure_channel": label(PROCEDURE_CHANNELS),
                            "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label,
+                           "field_error": field_error,
                            # Records as people read them: every script as it is written, not as \u escapes.
                            "readable_json": lambda v: json.dumps(v, ensure_ascii=False, indent=1)}.items():
         bp.add_app_template_filter(function, name)

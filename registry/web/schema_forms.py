@@ -32,8 +32,12 @@ class Field:
     item: Field | None = None  # for objects: the schema of one item
     description: str | None = None
     value: object = None
-    error: str | None = None
+    errors: list[str] = field(default_factory=list)  # the write path's messages about this field
     items: list[Field] = field(default_factory=list)  # for objects: one filled field per item, plus a blank one
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) or None
 
     @property
     def id(self) -> str:
@@ -103,12 +107,12 @@ def fill(form: Field, body: dict | None, errors: list[dict] | None = None) -> Fi
     """Put `body`'s values (and the write path's errors) into the field tree; returns the tree."""
     by_field = _errors_by_field(errors or [])
     _fill(form, body or {}, by_field)
-    form.error = "; ".join(by_field.get("", [])) or None
+    form.errors = by_field.get("", [])
     return form
 
 
 def _fill(f: Field, value, errors: dict[str, list[str]]) -> None:
-    f.error = "; ".join(errors.get(f.name, [])) or None if f.name else None
+    f.errors = errors.get(f.name, []) if f.name else []
     if f.kind == "object":
         for child in f.children:
             _fill(child, value.get(child.key) if isinstance(value, dict) else None, errors)
