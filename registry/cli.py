@@ -397,25 +397,29 @@ def keys_rotate(record_signing):
 
 @cli.group("audit", invoke_without_command=True)
 @click.option("--client", help="Only entries of this client id.")
+@click.option("--person", help="Only entries of this person (account e-mail address).")
 @click.option("--record", help="Only entries about this record id.")
 @click.option("--outcome", type=click.Choice(["accepted", "refused"]), help="Only accepted or refused requests.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Newest entries shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.pass_context
 @with_appcontext
-def audit_log(click_ctx, client, record, outcome, limit, as_json):
-    """The audit log, newest first (`--client`, `--record`, `--outcome accepted|refused`, `--limit`, `--json`)."""
+def audit_log(click_ctx, client, person, record, outcome, limit, as_json):
+    """The audit log, newest first (`--client`, `--person`, `--record`, `--outcome accepted|refused`, `--limit`,
+    `--json`)."""
     if click_ctx.invoked_subcommand is not None:
         return
     from registry.services import Page, audit
 
-    wanted = audit.AuditFilters(client=client, record=record, outcome=outcome)
+    wanted = audit.AuditFilters(client=client, person=person, record=record, outcome=outcome)
     for entry in audit.list_entries(_ctx(), wanted, Page(1, limit)).items:
         if as_json:
             click.echo(json.dumps(entry, ensure_ascii=False))
         else:
             click.echo(f"{entry['at']}  {entry['status']}  {entry['method']:<6} {entry['route']}  "
-                       f"client={entry['client_id'] or '-'} addr={entry['address'] or '-'}"
+                       f"client={entry['client_id'] or '-'}"
+                       + (f" person={entry['person']}" if entry["person"] else "")
+                       + f" addr={entry['address'] or '-'}"
                        + (f"  x{entry['repeated']} until {entry['last_at']}" if entry["repeated"] > 1 else "")
                        + (f"  {entry['detail']}" if entry["detail"] else ""))
 

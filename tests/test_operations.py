@@ -109,7 +109,7 @@ def _serve(env: dict, log_path) -> subprocess.Popen:
         try:
             if requests.get(f"http://127.0.0.1:{env['REGISTRY_PORT']}/healthz", timeout=2).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still booting on a busy machine
             time.sleep(0.2)
     os.killpg(server.pid, signal.SIGKILL)
     raise RuntimeError(f"registry serve did not start: {log_path.read_text()}")

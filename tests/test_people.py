@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
-import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
+from click.testing import CliRunner
 from conftest import fresh_database_url, make_settings
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
@@ -21,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from registry import create_app, models
 from registry.auth import passwords, people, sign_in
 from registry.auth.people import AccountProblem
+from registry.cli import cli
 from registry.context import Context
 from registry.db import utcnow
 from registry.errors import Conflict, InvalidParameter, InvalidRecord, PreconditionFailed
@@ -30,7 +29,6 @@ from registry.services.seed import seed
 from registry.web import schema_forms
 
 PASSWORD = "amber lantern under quiet rivers"
-REGISTRY = str(Path(sys.executable).parent / "registry")
 
 
 @pytest.fixture(scope="module")
@@ -152,18 +150,19 @@ def test_an_editor_invites_practitioners_for_their_own_network_only(node):
             people.invite(ctx, editor, "nope@example.org", roles, sponsor_network=network)
 
 
-def test_a_mail_that_cannot_go_out_is_reported_quickly_and_sent_again(node, mail_server):
+def test_a_mail_that_cannot_go_out_is_reported_quickly_and_sent_again(node, mail_server, backend):
     _, ctx = node
+    email = f"resend.{backend}@example.org"
     from nodes import free_port
 
     down = Context.create(dataclasses.replace(ctx.settings, smtp_url=f"smtp://127.0.0.1:{free_port()}", smtp_timeout=2))
     started = time.monotonic()
-    invited = people.invite(down, None, "resend@example.org", ["practitioner"])
+    invited = people.invite(down, None, email, ["practitioner"])
     assert time.monotonic() - started < 5
     assert invited.invitation.mail_status == "failed" and "Connection refused" in invited.invitation.mail_error
     up = Context.create(dataclasses.replace(ctx.settings, smtp_url=mail_server.url))
     assert people.send_invitation(up, invited.invitation.id).mail_status == "sent"
-    message = mail_server.wait_for("resend@example.org")[-1]
+    message = mail_server.wait_for(email)[-1]
     assert message["Subject"] == "Your invitation to the contact-point registry"
     assert invited.link in message.get_payload(decode=True).decode()
 
@@ -231,19 +230,21 @@ def test_the_api_takes_no_session_cookie(node):
 
 
 def test_the_users_commands(node):
+    """The commands as an operator runs them (in this process, with the node's settings in the environment)."""
     _, ctx = node
     env = {"REGISTRY_DATABASE_URL": ctx.settings.database_url, "REGISTRY_INSTANCE_PATH": ctx.settings.instance_path,
-           "PATH": "/usr/bin:/bin"}
+           "REGISTRY_SMTP_URL": ""}
+    runner = CliRunner()
 
     def run(*args, ok=True):
-        result = subprocess.run([REGISTRY, "users", *args], env=env, capture_output=True, text=True, timeout=120)
-        assert (result.returncode == 0) == ok, result.stderr
+        result = runner.invoke(cli, ["users", *args], env=env)
+        assert (result.exit_code == 0) == ok, result.output
         return result
 
     invited = run("invite", "cli.person@example.org", "--role", "editor:casc", "--role", "practitioner")
     assert "not-sent" in invited.stderr and "/console/invitation/" in invited.stdout
     assert "unknown role 'editor:nowhere'" in run("invite", "x@example.org", "--role", "editor:nowhere",
-                                                  ok=False).stderr
+                                                  ok=False).output
     link = invited.stdout.strip().splitlines()[-1]
     person = people.accept_invitation(ctx, link.rsplit("/", 1)[1], PASSWORD)
     assert "cli.person@example.org" in run("list").stdout
@@ -406,3 +407,45 @@ def test_an_editors_changes_go_on_top_of_what_someone_saved_meanwhile():
     merged, clashes = merge(base, theirs, mine)
     assert merged == {"email": "b@example.org", "phone": "+996 555 000 002", "languages": ["ru", "en"]}
     assert clashes == ["languages"]
+
+
+def test_a_record_page_shows_only_what_the_persons_tier_allows(node):
+    """An admin holds no reading tier: an authority's page in the console shows its public channels only (not
+    those for partners), and no tier preview (which is for the network's publishers)."""
+    app, ctx = node
+    _, secret = make_person(ctx, "only.admin@example.org", "admin")
+    client = signed_in_client(app, "only.admin@example.org", secret)
+    with ctx.db.read() as session:
+        authority = next(r for r in session.scalars(select(models.Authority).where(models.Authority.deleted.is_(False)))
+                         if any(c["visibility"] == "partner" for c in r.body.get("channels", [])))
+    html = client.get(f"/console/records/authority/{authority.id}").get_data(as_text=True)
+    assert 'class="tier"' not in html
+    hidden = [c["value"] for c in authority.body["channels"] if c["visibility"] == "partner"]
+    assert not any(value in html for value in hidden)
+    assert client.get(f"/console/records/authority/{authority.id}/edit").status_code == 403
+
+
+def test_an_admin_changes_roles_in_the_console_and_the_change_applies_at_once(node):
+    app, ctx = node
+    _, admin_secret = make_person(ctx, "roles.admin@example.org", "admin")
+    editor_id, editor_secret = make_person(ctx, "roles.editor@example.org", "editor:casc")
+    editor = signed_in_client(app, "roles.editor@example.org", editor_secret)
+    assert editor.get("/console/networks/casc/records").status_code == 200
+    admin = signed_in_client(app, "roles.admin@example.org", admin_secret)
+    page = admin.get("/console/people")
+    answer = admin.post(f"/console/people/{editor_id}/roles", data={"csrf_token": csrf(page), "roles": "practitioner"})
+    assert answer.status_code == 303
+    assert people.get_person(ctx, editor_id).roles == ("practitioner",)
+    assert "/console/sign-in" in editor.get("/console/networks/casc/records").location  # signed out at once
+    refused = admin.post(f"/console/people/{editor_id}/roles", data={"csrf_token": csrf(page), "roles": "boss"})
+    assert refused.status_code == 422 and people.get_person(ctx, editor_id).roles == ("practitioner",)
+
+
+def test_bad_input_to_the_console_is_a_page_in_the_readers_language(node):
+    app, ctx = node
+    _, secret = make_person(ctx, "bad.input@example.org", "editor:casc")
+    client = signed_in_client(app, "bad.input@example.org", secret)
+    answer = client.get("/console/networks/casc/records?type=bogus", headers={"Accept-Language": "fr"})
+    assert answer.status_code == 422 and "<html lang=\"fr\">" in answer.get_data(as_text=True)
+    assert client.get("/console/records/bogus/local:x").status_code == 404
+    assert client.get("/console/records/authority/not-an-id").status_code == 404

@@ -11,6 +11,7 @@ Every change here is written to the audit log with the person it concerns and wh
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,8 +123,6 @@ def _invitation_info(row: models.Invitation) -> InvitationInfo:
 
 
 def normalize_email(email: str) -> str:
-    import re
-
     email = email.strip().lower()
     if not re.fullmatch(EMAIL, email):
         raise InvalidParameter("email", f"{email!r} is not an e-mail address (name@domain.example)")

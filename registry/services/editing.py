@@ -48,7 +48,8 @@ def owned_records(ctx: Context, caller: Caller, network: str, record_type: str |
             if q:
                 words = [w for w in q.lower().split() if w]
                 body_text = func.lower(cast(model.body, Text))
-                query = query.where(*[or_(body_text.contains(w), func.lower(model.id).contains(w)) for w in words])
+                query = query.where(*[or_(body_text.contains(w, autoescape=True),
+                                             func.lower(model.id).contains(w, autoescape=True)) for w in words])
             total += session.scalar(select(func.count()).select_from(query.subquery()))
             items += [OwnedRecord(r.id, kind, r.origin, r.version, r.deleted, r.body, r.updated_at)
                       for r in session.scalars(query.order_by(model.updated_at.desc()).limit(page.offset + page.size))]
@@ -57,8 +58,9 @@ def owned_records(ctx: Context, caller: Caller, network: str, record_type: str |
 
 
 def editable_record(ctx: Context, caller: Caller, record_type: str, record_id: str) -> dict:
-    """The record with what the console needs: its full body (the editor's tier), whether this node is its
-    origin (a copy is edited at its origin), and for a tombstone the last live body (to restore it)."""
+    """The record with what the console needs: its body as the caller may see it (in full for its network's
+    publishers), whether this node is its origin (a copy is edited at its origin), whether the caller may edit
+    it, and for a publisher of a tombstone the last live body (to restore it)."""
     with ctx.db.read() as session:
         row = find_row(session, record_type, record_id)
         with contextlib.suppress(Gone):
@@ -69,12 +71,14 @@ def editable_record(ctx: Context, caller: Caller, record_type: str, record_id: s
             entry = session.scalar(select(log).where(log.origin == row.origin, log.record_id == record_id,
                                                      log.deleted.is_(False)).order_by(log.seq.desc()).limit(1))
             last_live = entry.body if entry else None
+        publisher = f"publish:{row.owner_network}" in caller.scopes
+        tier = caller.tier_for(row.owner_network)
         return {"id": row.id, "type": record_type, "origin": row.origin, "owner_network": row.owner_network,
                 "version": row.version, "deleted": row.deleted, "updated_at": row.updated_at,
-                "body": None if row.deleted else row.body, "last_live_body": last_live,
-                "local": row.origin == ctx.settings.node_id,
-                "editable": row.origin == ctx.settings.node_id and
-                f"publish:{row.owner_network}" in caller.scopes}
+                "body": None if row.deleted else redact(record_type, row.body, tier),
+                "last_live_body": last_live if publisher else None,
+                "local": row.origin == ctx.settings.node_id, "publisher": publisher,
+                "editable": row.origin == ctx.settings.node_id and publisher}
 
 
 def version_bodies(ctx: Context, caller: Caller, record_type: str, record_id: str) -> dict[int, dict]:

@@ -110,7 +110,9 @@ def record(record_type: str, record_id: str):
     history = publishing_history(record_type, record_id)
     return render_template("console_record.html", record=current, history=history, versions=versions,
                            compare=(older, newer), diff=editing.differences(bodies[older], bodies[newer]),
-                           preview=editing.preview(record_type, current["body"]) if current["body"] else None,
+                           # What each tier sees is for those who see it all: the network's publishers.
+                           preview=editing.preview(record_type, current["body"])
+                           if current["body"] and current["publisher"] else None,
                            type_name=TYPE_NAME[record_type])
 
 
@@ -299,6 +301,8 @@ def person_action(person_id: int, action: str):
         people.set_disabled(context(), g.caller, person_id, False)
     elif action == "reset-second-factor":
         people.reset_second_factor(context(), g.caller, person_id)
+    elif action == "roles":
+        people.set_roles(context(), g.caller, person_id, request.form.get("roles", "").split())
     else:
         raise NotFound(f"no action {action!r}")
     return redirect(url_for("console.people_page"), 303)

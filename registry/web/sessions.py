@@ -109,9 +109,9 @@ def rotate() -> None:
 
 
 def sign_in(person: people.PersonInfo) -> None:
-    keep = {k: v for k, v in session.items() if k in ("csrf_token",)}
+    """A new session for `person`: nothing of the one before carries over, the CSRF token included (whoever
+    knew the anonymous session knows nothing of this one)."""
     session.clear()
-    session.update(keep)
     session[PERSON] = person.id
     session[SIGNED_IN_AT] = utcnow().isoformat()
     rotate()
