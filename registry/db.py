@@ -130,11 +130,15 @@ class Database:
     @contextmanager
     def exclusive(self, name: str) -> Iterator[bool]:
         """Hold the lock `name` if no other process does, on any host (yields False then). The lock dies
-        with its holder: a PostgreSQL advisory lock lives as long as its connection, a lock on a file
-        next to the SQLite database as long as its process."""
+        with its holder: a PostgreSQL advisory lock (of this schema) lives as long as its connection, a lock
+        on a file next to the SQLite database as long as its process."""
         if self.dialect == "postgresql":
-            key = int.from_bytes(hashlib.sha256(f"registry-{name}".encode()).digest()[:8], "big", signed=True)
             with self.engine.connect() as connection:
+                # Advisory locks are per database: the schema is part of the key, so that registries sharing a
+                # database in schemas of their own (search_path) do not hold each other's locks.
+                schema = connection.scalar(text("SELECT current_schema()"))
+                key = int.from_bytes(hashlib.sha256(f"registry-{schema}-{name}".encode()).digest()[:8], "big",
+                                     signed=True)
                 held = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
                 connection.commit()
                 try:

@@ -154,7 +154,8 @@ FIELD_LABELS = {
     "focus_crime_types": _l("Crime types in focus"), "form": _l("Form"), "handle": _l("Handle"),
     "hours": _l("Hours"), "instrument": _l("Instrument"), "kind": _l("Kind"), "languages": _l("Languages"),
     "legal_bases": _l("Legal bases"), "locality": _l("Town or city"), "members": _l("Members"), "name": _l("Name"),
-    "names": _l("Names"), "network": _l("Network"), "note": _l("Note"), "notes": _l("Notes"),
+    "names": _l("Names"), "person.name": _l("Name of the person"), "network": _l("Network"), "note": _l("Note"),
+    "notes": _l("Notes"),
     "opens": _l("Opens"), "person": _l("Person"), "phone": _l("Telephone"), "platform": _l("Platform"),
     "position": _l("Position"), "postal_code": _l("Postal code"), "provision": _l("Provision"),
     "refers_to_role": _l("Refers to the role"), "region": _l("Region"), "request_types": _l("Request types"),
@@ -176,9 +177,13 @@ FIELD_LABELS = {
 
 
 def field_label(code: str) -> str:
-    for table in (FIELD_LABELS, CHANNELS, AUTHORITY_KINDS, URGENCY, INSTRUMENTS):
-        if code in table:
-            return str(table[code])
+    """The label of a field by its dotted path (`person.name`, `roles.0.role`: the most specific known name
+    wins), or of a choice by its code."""
+    parts = [p for p in code.split(".") if not p.isdigit() and p != "#"]
+    for candidate in (".".join(parts[-2:]), parts[-1] if parts else code):
+        for table in (FIELD_LABELS, CHANNELS, AUTHORITY_KINDS, URGENCY, INSTRUMENTS):
+            if candidate in table:
+                return str(table[candidate])
     return code.replace("_", " ")
 
 
