@@ -28,7 +28,9 @@ def send(settings: Settings, to: str, subject: str, text: str) -> str:
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or "localhost")
-    message.set_content(text)
+    # Links must reach the reader whole (a person may read the message in a terminal, as from the local
+    # debugging server): no quoted-printable soft breaks in them while the text allows it.
+    message.set_content(text, cte="7bit" if text.isascii() and max(map(len, text.splitlines())) < 998 else None)
     url = urlsplit(settings.smtp_url)
     try:
         if url.scheme == "smtps":
