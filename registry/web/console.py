@@ -158,8 +158,7 @@ def edit(record_type: str, record_id: str):
         return _form_page(current, record_type, current["owner_network"], current["body"] or current["last_live_body"],
                           version=current["version"])
     body = _submitted(record_type, current["body"] or current["last_live_body"])
-    version = request.form.get("version", "")
-    based_on = int(version) if version.isdigit() else -1
+    based_on = form_version()
     payload = body | {"owner_network": current["owner_network"]}
     try:
         publishing.replace(context(), g.caller, record_type, record_id, payload, based_on)
@@ -195,28 +194,26 @@ def create(network: str, record_type: str):
     return redirect(url_for("console.record", record_type=record_type, record_id=created["id"], saved=1), 303)
 
 
-@bp.post("/records/<record_type>/<path:record_id>/withdraw")
-@signed_in
-def withdraw(record_type: str, record_id: str):
-    _known_type(record_type)
-    version = request.form.get("version", "")
-    try:
-        publishing.delete(context(), g.caller, record_type, record_id, int(version) if version.isdigit() else -1)
-    except PreconditionFailed:
-        return redirect(url_for("console.record", record_type=record_type, record_id=record_id, stale=1), 303)
-    return redirect(url_for("console.record", record_type=record_type, record_id=record_id, withdrawn=1), 303)
+# A withdrawal is a tombstone peers receive; a restore brings the last live version back as a new one.
+LIFECYCLE = {"withdraw": (publishing.delete, "withdrawn"), "restore": (publishing.restore, "restored")}
 
 
-@bp.post("/records/<record_type>/<path:record_id>/restore")
+@bp.post("/records/<record_type>/<path:record_id>/<any(withdraw, restore):action>")
 @signed_in
-def restore(record_type: str, record_id: str):
+def lifecycle(record_type: str, record_id: str, action: str):
     _known_type(record_type)
-    version = request.form.get("version", "")
+    change, done = LIFECYCLE[action]
     try:
-        publishing.restore(context(), g.caller, record_type, record_id, int(version) if version.isdigit() else -1)
+        change(context(), g.caller, record_type, record_id, form_version())
     except PreconditionFailed:
-        return redirect(url_for("console.record", record_type=record_type, record_id=record_id, stale=1), 303)
-    return redirect(url_for("console.record", record_type=record_type, record_id=record_id, restored=1), 303)
+        done = "stale"
+    return redirect(url_for("console.record", record_type=record_type, record_id=record_id, **{done: 1}), 303)
+
+
+def form_version() -> int:
+    """The version the form was opened at (a form without one matches no version, so it cannot overwrite)."""
+    version = request.form.get("version", "")
+    return int(version) if version.isdigit() else -1
 
 
 @bp.route("/records/contact_point/<path:record_id>/hand-over", methods=["GET", "POST"])
@@ -228,7 +225,6 @@ def hand_over(record_id: str):
     values = {k: request.form.get(k, "") for k in ("last_day", "name", "email", "phone")}
     if request.method == "GET":
         return render_template("console_hand_over.html", record=current, values=values, errors=None)
-    version = request.form.get("version", "")
     try:
         last_day = date.fromisoformat(values["last_day"])
     except ValueError:
@@ -236,8 +232,7 @@ def hand_over(record_id: str):
                                errors=[{"path": "last_day", "message": _l("Give the last day as a date.")}]), 422
     try:
         _, incoming = publishing.hand_over(context(), g.caller, record_id, last_day,
-                                           {k: values[k] for k in ("name", "email", "phone")},
-                                           int(version) if version.isdigit() else -1)
+                                           {k: values[k] for k in ("name", "email", "phone")}, form_version())
     except PreconditionFailed:
         return redirect(url_for("console.record", record_type="contact_point", record_id=record_id, stale=1), 303)
     except InvalidRecord as problem:
