@@ -53,8 +53,7 @@ def registration_options(ctx: Context, person: PersonInfo) -> tuple[dict, str]:
     return json.loads(webauthn.options_to_json(options)), bytes_to_base64url(options.challenge)
 
 
-def register(ctx: Context, person: PersonInfo, credential, challenge: str, *, name: str = "",
-             address: str | None = None) -> None:
+def register(ctx: Context, person: PersonInfo, credential, challenge: str, *, address: str | None = None) -> None:
     rp_id, origin = _relying_party(ctx)
     try:
         verified = webauthn.verify_registration_response(
@@ -65,7 +64,7 @@ def register(ctx: Context, person: PersonInfo, credential, challenge: str, *, na
     with ctx.db.write() as session:
         session.add(models.Passkey(credential_id=bytes_to_base64url(verified.credential_id), person_id=person.id,
                                    public_key=verified.credential_public_key, sign_count=verified.sign_count,
-                                   name=(name.strip() or "passkey")[:100], created_at=utcnow()))
+                                   name=f"passkey of {utcnow():%Y-%m-%d}", created_at=utcnow()))
     audit_account(ctx, None, "second factor enrolled: passkey", person.email, address=address)
 
 

@@ -6,7 +6,7 @@ is shown in the reader's language next to the form, with the status it deserves 
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from registry.api import context
@@ -50,8 +50,6 @@ def refused(template: str, problem: AccountProblem, **values):
 
 
 def throttle() -> sign_in.SignInThrottle:
-    from flask import current_app
-
     return current_app.extensions["sign_in_throttle"]
 
 
@@ -200,8 +198,7 @@ def passkey_register():
     if person is None or challenge is None:
         return {"error": "sign in first"}, 401
     try:
-        passkeys.register(context(), person, request.get_json(silent=True), challenge,
-                          name=request.args.get("name", ""), address=request.remote_addr)
+        passkeys.register(context(), person, request.get_json(silent=True), challenge, address=request.remote_addr)
     except AccountProblem as problem:
         return {"error": message(problem)}, problem.status
     session.pop(ENROLLING, None)
