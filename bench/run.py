@@ -110,6 +110,18 @@ class Server:
             time.sleep(0.3)
         raise SystemExit(f"{self.name} server not ready after {timeout:.0f} s; see {self.log_path}")
 
+    def worker_memory_mib(self) -> list[float]:
+        """The resident memory of each of the master's workers (its child processes), from /proc."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            with contextlib.suppress(OSError):
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+                if int(fields["PPid"]) == self.process.pid:
+                    found.append(int(fields["VmRSS"].split()[0]) / 1024)
+        return sorted(found)
+
     def stop(self) -> None:
         process = self.process
         if process is None or process.poll() is not None:
@@ -333,6 +345,15 @@ def page_figures(results: list[Result], port: int) -> list[str]:
     ]
 
 
+def memory_figure(servers: dict) -> str:
+    """Each server's workers' resident memory after the load, measured before they are stopped."""
+    parts = []
+    for name, server in servers.items():
+        sizes = server.worker_memory_mib()
+        parts.append(f"{name}: {len(sizes)} workers, " + ", ".join(f"{size:.0f} MiB" for size in sizes))
+    return "Worker memory (RSS) after the run: " + "; ".join(parts) + "."
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -457,6 +478,7 @@ def main(argv=None) -> int:
             print(f"  {endpoint.name}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.2f} ms, "
                   f"p99 {result.p99_ms:.2f} ms, errors {result.errors}", flush=True)
         figures = page_figures(results, servers["registry"].port)
+        figures.append(memory_figure(servers))
     finally:
         for server in servers.values():
             server.stop()
