@@ -10,7 +10,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +113,22 @@ class Database:
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self.writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._commits = CommitWatch(url)
+        self._kept: dict[str, tuple[object, object]] = {}
+
+    def until_next_commit(self, name: str, compute: Callable[[], object]):
+        """What `compute()` returns, kept under `name` and computed again only once some connection, of any
+        process, has committed to the database since (SQLite); elsewhere computed on every call."""
+        marker = self._commits.marker()
+        if marker is None:
+            return compute()
+        kept = self._kept.get(name)
+        if kept is not None and kept[0] == marker:
+            return kept[1]
+        # The marker is read before computing: a commit in between makes the next call compute again.
+        value = compute()
+        self._kept[name] = (marker, value)
+        return value
 
     @property
     def dialect(self) -> str:
@@ -163,3 +181,38 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._commits.close()
+
+
+class CommitWatch:
+    """Whether anything was committed to a SQLite database file since the last look, without reading a table.
+
+    SQLite's `PRAGMA data_version` changes on a connection whenever another connection (of this process or
+    another) has committed; it is read from the write-ahead log's shared memory. The watching connection is
+    this process's own (a forked worker opens its own) and never writes, so every commit counts. The marker
+    is None where nothing can be watched this way (PostgreSQL, an in-memory database)."""
+
+    def __init__(self, url: str):
+        parsed = make_url(url)
+        self._path = (parsed.database if parsed.get_backend_name() == "sqlite" and parsed.database
+                      and parsed.database != ":memory:" else None)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = None
+
+    def marker(self) -> tuple[int, int] | None:
+        if self._path is None:
+            return None
+        with self._lock:
+            if self._pid != os.getpid():
+                # A connection inherited from the parent process is never used (nor closed) in a child.
+                self._connection = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+                self._pid = os.getpid()
+            # The connection's identity is part of the marker: a new one starts its own count.
+            return id(self._connection), self._connection.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection, self._pid = None, None

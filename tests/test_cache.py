@@ -1,8 +1,10 @@
 """The response cache never serves an answer older than the data."""
 
+from sqlalchemy import event
 from test_records import AUTHORITY
 
 from registry import create_app
+from registry.context import Context
 from registry.services.records import write_record
 
 
@@ -139,3 +141,30 @@ def test_the_cache_is_bounded_in_bytes(fresh_ctx):
     assert client.get("/api/v1/openapi.json").status_code == 200  # larger than a sixteenth: not kept
     assert 0 < entries.currsize <= 256 * 1024
     assert not any(key[0] == "api-docs.openapi_json" for key in entries)
+
+
+def test_a_cache_hit_reads_no_table_and_a_write_elsewhere_is_still_seen_at_once(fresh_ctx):
+    """On SQLite, whether anything was committed since an answer was kept is read from the write-ahead
+    log's shared memory: a hit runs no SQL statement. A commit by another process (here another engine on
+    the same file) is seen by the next request. PostgreSQL reads the data version with one query."""
+    app = create_app(fresh_ctx.settings)
+    client = app.test_client()
+    statements = []
+    engine = app.extensions["registry"].db.engine
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert client.get("/api/v1/authorities?country=KG").get_json() == []
+    statements.clear()
+    assert client.get("/api/v1/authorities?country=KG").get_json() == []
+    if fresh_ctx.db.dialect == "sqlite":
+        assert statements == []
+    else:
+        assert len(statements) == 1, statements
+    elsewhere = Context.create(fresh_ctx.settings)
+    try:
+        with elsewhere.db.write() as session:
+            write_record(session, elsewhere.taxonomy, signing_keys=elsewhere.record_keys.signing_keys(),
+                         origin="local", record_type="authority", record_id="local:kg-gpo",
+                         owner_network="casc", body=AUTHORITY, actor="test")
+    finally:
+        elsewhere.db.dispose()
+    assert [a["id"] for a in client.get("/api/v1/authorities?country=KG").get_json()] == ["local:kg-gpo"]

@@ -11,7 +11,9 @@ looked up or kept.
 The data version is the last arrival and the sum of the origins' change-log counters: every change
 raises it, so an entry can never outlive the data it was built from, and no invalidation is needed,
 also across worker processes. With a search index that follows the change log after commit, the
-index's own position is part of the key too. Answers that depend on anything else (administration)
+index's own position is part of the key too. On SQLite the data version is read again only after some
+connection has committed (`Database.until_next_commit`), so a hit runs no SQL statement; on PostgreSQL it
+costs one query. Answers that depend on anything else (administration)
 are no-store and never kept.
 
 The cache is bounded in entries (REGISTRY_RESPONSE_CACHE_SIZE) and in bytes

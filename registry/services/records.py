@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 
 from joserfc.jwk import KeySet
 from sqlalchemy import delete, func, insert, literal, select, union_all
@@ -354,13 +355,21 @@ def represent(record_type: str, row, tier: Tier) -> dict | None:
 def data_version(ctx) -> tuple[int, int, int]:
     """Numbers that every change raises: the last arrival (every version stored, every copy dropped),
     the sum of the origins' change-log counters (which sync moves even when nothing arrives) and of the
-    times their logs were trimmed (retention drops entries that cached feed pages still show)."""
+    times their logs were trimmed (retention drops entries that cached feed pages still show).
+
+    Read again only after a commit (`Database.until_next_commit`): on SQLite, a cached answer is served
+    without a query."""
+    return ctx.db.until_next_commit("data_version", partial(_read_data_version, ctx.db))
+
+
+def _read_data_version(db) -> tuple[int, int, int]:
     sequence = models.OriginSequence
-    with ctx.db.read() as session:
-        arrivals = session.scalar(select(models.ArrivalCounter.last).where(models.ArrivalCounter.id == 1)) or 0
-        seqs, trims = session.execute(select(func.coalesce(func.sum(sequence.last_seq), 0),
-                                             func.coalesce(func.sum(sequence.trims), 0))).one()
-        return arrivals, seqs, trims
+    arrivals = select(models.ArrivalCounter.last).where(models.ArrivalCounter.id == 1).scalar_subquery()
+    with db.read() as session:
+        arrived, seqs, trims = session.execute(select(func.coalesce(arrivals, 0),
+                                                      func.coalesce(func.sum(sequence.last_seq), 0),
+                                                      func.coalesce(func.sum(sequence.trims), 0))).one()
+        return arrived, seqs, trims
 
 
 def find_row(session: Session, record_type: str, record_id: str):
