@@ -40,7 +40,7 @@ from registry import migrations, models  # noqa: E402
 from registry.config import Settings  # noqa: E402
 from registry.context import Context  # noqa: E402
 from registry.progress import Reporter  # noqa: E402
-from registry.services.seed import Outcome, write_seed_record  # noqa: E402
+from registry.services.seed import Outcome, write_seed_records  # noqa: E402
 from registry.services.seed import SeedRecord as Record  # noqa: E402
 
 SEED = 20_261_123
@@ -519,8 +519,8 @@ def write_all(ctx: Context, records: Iterator[Record], batch_size: int, total: i
     with Reporter("generate: records") as progress:
         while batch := list(islice(records, batch_size)):
             with ctx.db.write() as session:
-                for record in batch:
-                    written[(record.record_type, write_seed_record(session, ctx, record, actor=ACTOR))] += 1
+                for record, outcome in write_seed_records(session, ctx, batch, actor=ACTOR):
+                    written[(record.record_type, outcome)] += 1
             done += len(batch)
             progress(done, total)
     return written

@@ -106,6 +106,28 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+HELD = "registry_held"
+
+
+def _hold_for_the_transaction(sessions: sessionmaker) -> None:
+    """Keep every object a write session loads or adds until it is expunged or the session closes.
+
+    The identity map holds objects weakly: a record read by one write (an authority a contact point attaches
+    to) would be dropped and read again by the next. A write transaction reads the same few rows many times
+    (validation, search documents, feed filters), so it keeps them. `records.forget_loaded` expunges them
+    when a long transaction must keep its memory flat."""
+    def hold(session, instance):
+        session.info.setdefault(HELD, {})[id(instance)] = instance
+
+    def release(session, instance):
+        session.info.get(HELD, {}).pop(id(instance), None)
+
+    event.listen(sessions, "loaded_as_persistent", hold)
+    event.listen(sessions, "pending_to_persistent", hold)
+    event.listen(sessions, "persistent_to_detached", release)
+    event.listen(sessions, "persistent_to_deleted", release)
+
+
 class Database:
     """The engine and the two ways to use it: read sessions and write transactions."""
 
@@ -113,6 +135,7 @@ class Database:
         self.engine = make_engine(url)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self.writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        _hold_for_the_transaction(self.writer)
         self._commits = CommitWatch(url)
         self._kept: dict[str, tuple[object, object]] = {}
 

@@ -124,9 +124,7 @@ def build(session: Session, record_type: str, row) -> SearchDocument | None:
         facets |= {("crime_type", c) for c in body["competences"]}
         facets |= {("request_type", r) for r in body["request_types"]}
         facets |= {("language", tag.lower()) for tag in body["languages"]}
-        member = models.NetworkMember
-        facets |= {("network", code) for code in session.scalars(
-            select(member.network_code).where(member.authority_id == row.id))}
+        facets |= {("network", code) for code in member_networks(session, row.id)}
     elif record_type == "contact_point":
         authority_id = body["authority_id"]
         valid_from, valid_until = parse_date(body["valid_from"]), parse_date(body.get("valid_until"))
@@ -155,6 +153,24 @@ def build(session: Session, record_type: str, row) -> SearchDocument | None:
         authority_id=authority_id, kind=body.get("kind"), valid_from=valid_from, valid_until=valid_until,
         names=indexable(names), text={t: indexable(filter(None, added[t])) for t in Tier}, facets=facets,
     )
+
+
+MEMBER_NETWORKS = "registry_member_networks"
+
+
+def member_networks(session: Session, authority_id: str) -> frozenset[str]:
+    """The codes of the networks `authority_id` is a member of, read once per session until the single write
+    path changes a network's members (`forget_member_networks`)."""
+    known = session.info.setdefault(MEMBER_NETWORKS, {})
+    if authority_id not in known:
+        member = models.NetworkMember
+        known[authority_id] = frozenset(session.scalars(select(member.network_code)
+                                                        .where(member.authority_id == authority_id)))
+    return known[authority_id]
+
+
+def forget_member_networks(session: Session) -> None:
+    session.info.pop(MEMBER_NETWORKS, None)
 
 
 def dependents(session: Session, record_type: str, row,

@@ -55,17 +55,19 @@ REBUILD_BATCH = 1000
 
 # -- writing ---------------------------------------------------------------------------------------
 
-def index_record(session: Session, record_type: str, row, former_members: set[str] = frozenset()) -> None:
-    """Bring the documents of `row`, and of the records whose documents draw on it, up to date."""
+def index_record(session: Session, record_type: str, row, former_members: set[str] = frozenset(),
+                 first: bool = False) -> None:
+    """Bring the documents of `row`, and of the records whose documents draw on it, up to date. A row
+    stored for the `first` time has no document yet."""
     if record_type in SEARCHED_TYPES:
-        _write_document(session, row.id, build(session, record_type, row))
+        _write_document(session, row.id, build(session, record_type, row), exists=not first)
     for other_type, other_id in dependents(session, record_type, row, former_members):
         other = session.get(RECORD_TYPES[other_type].model, other_id)
         _write_document(session, other_id, build(session, other_type, other) if other is not None else None)
 
 
-def _write_document(session: Session, record_id: str, document: SearchDocument | None) -> None:
-    key = session.scalar(select(D.c.key).where(D.c.id == record_id))
+def _write_document(session: Session, record_id: str, document: SearchDocument | None, exists: bool = True) -> None:
+    key = session.scalar(select(D.c.key).where(D.c.id == record_id)) if exists else None
     sqlite = session.bind.dialect.name == "sqlite"
     if key is not None:
         session.execute(delete(F).where(F.c.key == key))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.db import utcnow
+from registry.search.documents import member_networks
 from registry.visibility import Tier, record_tier
 
 # Where a transaction keeps the counter it locked (see records.forget_loaded).
@@ -49,12 +50,8 @@ def record_arrival(session: Session, record_type: str, row, *, removed: bool = F
 
 def feed_filters(session: Session, record_type: str, row) -> tuple[str | None, set[str]]:
     """The country of a live record and the networks it belongs to, as partners filter by them."""
-    member = models.NetworkMember
-
     def memberships(authority_id: str | None) -> set[str]:
-        if authority_id is None:
-            return set()
-        return set(session.scalars(select(member.network_code).where(member.authority_id == authority_id)))
+        return set() if authority_id is None else set(member_networks(session, authority_id))
 
     if record_type == "network":
         return None, {row.code}

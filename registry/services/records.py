@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.crypto import envelope
-from registry.db import CHANGED_RECORDS, iso, utcnow
+from registry.db import CHANGED_RECORDS, HELD, iso, utcnow
 from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
 from registry.permissions import Caller, allows
 from registry.record_types import RECORD_TYPES, parse_date, projected_columns, record_terms
@@ -34,6 +34,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
+from registry.search.documents import forget_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -81,8 +82,7 @@ def write_record(
     kind = RECORD_TYPES[record_type]
     deleted = body is None
     counter = lock_origin(session, origin)
-    _refuse_id_of_another_type(session, record_type, record_id)
-    row = session.get(kind.model, record_id)
+    row = _stored(session, record_type, record_id)
     if row is None and deleted:
         raise NotFound(f"no {record_type} {record_id!r}")
     if row is not None and row.origin != origin:
@@ -231,6 +231,8 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
     """Write one version into the row, its projections and its search documents (body None: a tombstone)."""
     kind = RECORD_TYPES[record_type]
     deleted = body is None
+    # A row stored for the first time has no terms, members or search document to replace yet.
+    first = row.version is None
     row.version = version
     row.owner_network = owner_network
     row.updated_at = updated_at
@@ -241,12 +243,12 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
     projection = {} if deleted else kind.project(body)
     for column in projected_columns(kind):
         setattr(row, column, projection.get(column))
-    _write_terms(session, row.id, set() if deleted else record_terms(kind, body))
+    _write_terms(session, row.id, set() if deleted else record_terms(kind, body), replace=not first)
     former_members: set[str] = set()
     if record_type == "network":
         former_members = _write_members(session, row, [] if deleted else body["members"])
     session.flush()
-    search_index.index_record(session, record_type, row, former_members)
+    search_index.index_record(session, record_type, row, former_members, first=first)
     record_arrival(session, record_type, row)
     session.info[CHANGED_RECORDS] = True
 
@@ -282,6 +284,7 @@ def forget_loaded(session: Session) -> None:
     the locked counters are read again when next needed."""
     session.flush()
     session.expunge_all()
+    session.info.pop(HELD, None)
     session.info.pop("locked_origins", None)
     session.info.pop(ARRIVAL_COUNTER, None)
 
@@ -307,6 +310,20 @@ def lock_origin(session: Session, origin: str) -> models.OriginSequence:
     return counter
 
 
+def _stored(session: Session, record_type: str, record_id: str):
+    """The row of `record_id` (None when the id is free); IdConflict when a record of another type has it.
+    One query finds which table holds the id, unless the session already holds the row."""
+    model = RECORD_TYPES[record_type].model
+    held = session.identity_map.get(session.identity_key(model, record_id))
+    if held is not None:
+        return held
+    query = union_all(*(select(literal(t.name)).where(t.model.id == record_id) for t in RECORD_TYPES.values()))
+    holders = set(session.scalars(query))
+    if holders - {record_type}:
+        raise IdConflict(f"{record_id} is already the id of a {min(holders - {record_type})}")
+    return session.get(model, record_id) if holders else None
+
+
 def _refuse_id_of_another_type(session: Session, record_type: str, record_id: str) -> None:
     others = [t for t in RECORD_TYPES.values() if t.name != record_type]
     query = union_all(*(select(literal(t.name)).where(t.model.id == record_id) for t in others))
@@ -315,10 +332,13 @@ def _refuse_id_of_another_type(session: Session, record_type: str, record_id: st
         raise IdConflict(f"{record_id} is already the id of a {taken_by}")
 
 
-def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]]) -> None:
-    session.execute(delete(models.RecordTerm).where(models.RecordTerm.record_id == record_id))
+def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]], replace: bool = True) -> None:
+    # The table, not the mapped class: a plain multi-row insert, without the ORM's bulk machinery.
+    table = models.RecordTerm.__table__
+    if replace:
+        session.execute(delete(table).where(table.c.record_id == record_id))
     if terms:
-        session.execute(insert(models.RecordTerm),
+        session.execute(insert(table),
                         [{"record_id": record_id, "facet": f, "value": v} for f, v in sorted(terms)])
 
 
@@ -327,6 +347,7 @@ def _write_members(session: Session, network: models.Network, members: list[dict
     member = models.NetworkMember
     former = set(session.scalars(select(member.authority_id).where(member.network_id == network.id)))
     session.execute(delete(member).where(member.network_id == network.id))
+    forget_member_networks(session)
     session.add_all(
         models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
                              authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))

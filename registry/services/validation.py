@@ -53,6 +53,9 @@ def _period(errors, body, start, end):
 def _live_authorities(session: Session, ids: list[str]) -> set[str]:
     if not ids:
         return set()
+    if len(ids) == 1:  # from the session's objects when it holds it (a write transaction's own)
+        authority = session.get(models.Authority, ids[0])
+        return {ids[0]} if authority is not None and not authority.deleted else set()
     query = select(models.Authority.id).where(models.Authority.id.in_(ids), models.Authority.deleted.is_(False))
     return set(session.scalars(query))
 
@@ -143,7 +146,8 @@ def attachment_errors(session: Session, record_type: str, body: dict, owner_netw
     membership is asserted by the network, not by the authority or a third network)."""
     errors = []
     for path, authority_id in RECORD_TYPES[record_type].attachments(body):
-        owner = session.scalar(select(models.Authority.owner_network).where(models.Authority.id == authority_id))
+        authority = session.get(models.Authority, authority_id)
+        owner = None if authority is None else authority.owner_network
         if owner is None or owner == owner_network:
             continue
         member = session.scalar(select(models.NetworkMember.authority_id).where(

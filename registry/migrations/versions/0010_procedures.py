@@ -39,6 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The filter terms projected from procedures go with them: a later upgrade stores them afresh.
+    op.execute("DELETE FROM record_terms WHERE record_id IN (SELECT id FROM procedures)")
     with op.batch_alter_table('procedures', schema=None) as batch_op:
         batch_op.drop_index('ix_procedures_origin')
         batch_op.drop_index(batch_op.f('ix_procedures_country'))
