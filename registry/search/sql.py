@@ -25,7 +25,7 @@ from functools import cached_property
 
 import orjson
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Float, Integer, case, delete, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import Float, Integer, bindparam, case, delete, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -66,16 +66,28 @@ def index_record(session: Session, record_type: str, row, former_members: set[st
         _write_document(session, other_id, build(session, other_type, other) if other is not None else None)
 
 
+# The statements of `_write_document`, built once: it runs for every version written.
+_DOCUMENT_KEY = select(D.c.key).where(D.c.id == bindparam("id"))
+_DELETE_FACETS = delete(F).where(F.c.key == bindparam("key"))
+_DELETE_FTS = text("DELETE FROM search_fts WHERE rowid = :key")
+_DELETE_DOCUMENT = delete(D).where(D.c.key == bindparam("key"))
+_INSERT_DOCUMENT = insert(D).returning(D.c.key)
+_UPDATE_DOCUMENT = update(D).where(D.c.key == bindparam("document_key"))
+_INSERT_FACETS = insert(F)
+_INSERT_FTS = text("INSERT INTO search_fts (rowid, names, text_public, text_partner, text_restricted, filters) "
+                   "VALUES (:key, :names, :public, :partner, :restricted, :filters)")
+
+
 def _write_document(session: Session, record_id: str, document: SearchDocument | None, exists: bool = True) -> None:
-    key = session.scalar(select(D.c.key).where(D.c.id == record_id)) if exists else None
+    key = session.scalar(_DOCUMENT_KEY, {"id": record_id}) if exists else None
     sqlite = session.bind.dialect.name == "sqlite"
     if key is not None:
-        session.execute(delete(F).where(F.c.key == key))
+        session.execute(_DELETE_FACETS, {"key": key})
         if sqlite:
-            session.execute(text("DELETE FROM search_fts WHERE rowid = :key"), {"key": key})
+            session.execute(_DELETE_FTS, {"key": key})
     if document is None:
         if key is not None:
-            session.execute(delete(D).where(D.c.key == key))
+            session.execute(_DELETE_DOCUMENT, {"key": key})
         return
     values = {
         "id": document.id, "type": document.type, "origin": document.origin, "min_tier": int(document.min_tier),
@@ -85,15 +97,14 @@ def _write_document(session: Session, record_id: str, document: SearchDocument |
         **{column: document.text[tier] for column, tier in zip(TEXT_COLUMNS, Tier, strict=True)},
     }
     if key is None:
-        key = session.execute(insert(D).values(values).returning(D.c.key)).scalar_one()
+        key = session.execute(_INSERT_DOCUMENT, values).scalar_one()
     else:
-        session.execute(update(D).where(D.c.key == key).values(values))
+        session.execute(_UPDATE_DOCUMENT, {"document_key": key, **values})
     if document.facets:
-        session.execute(insert(F), [{"key": key, "facet": f, "value": v} for f, v in sorted(document.facets)])
+        session.execute(_INSERT_FACETS, [{"key": key, "facet": f, "value": v} for f, v in sorted(document.facets)])
     columns = [document.names, *(document.text[t] for t in Tier)]
     if sqlite:
-        session.execute(text("INSERT INTO search_fts (rowid, names, text_public, text_partner, text_restricted, "
-                             "filters) VALUES (:key, :names, :public, :partner, :restricted, :filters)"),
+        session.execute(_INSERT_FTS,
                         {"key": key, "filters": " ".join(SqliteSearch.filter_words(document)),
                          **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))})
         return

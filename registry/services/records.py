@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import partial
 
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, func, insert, literal, select, union_all
+from sqlalchemy import bindparam, delete, func, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -310,6 +310,10 @@ def lock_origin(session: Session, origin: str) -> models.OriginSequence:
     return counter
 
 
+# The record types whose table holds an id (built once: the write path asks it of every write).
+_HOLDERS = union_all(*(select(literal(t.name)).where(t.model.id == bindparam("id")) for t in RECORD_TYPES.values()))
+
+
 def _stored(session: Session, record_type: str, record_id: str):
     """The row of `record_id` (None when the id is free); IdConflict when a record of another type has it.
     One query finds which table holds the id, unless the session already holds the row."""
@@ -317,8 +321,7 @@ def _stored(session: Session, record_type: str, record_id: str):
     held = session.identity_map.get(session.identity_key(model, record_id))
     if held is not None:
         return held
-    query = union_all(*(select(literal(t.name)).where(t.model.id == record_id) for t in RECORD_TYPES.values()))
-    holders = set(session.scalars(query))
+    holders = set(session.scalars(_HOLDERS, {"id": record_id}))
     if holders - {record_type}:
         raise IdConflict(f"{record_id} is already the id of a {min(holders - {record_type})}")
     return session.get(model, record_id) if holders else None
@@ -332,13 +335,17 @@ def _refuse_id_of_another_type(session: Session, record_type: str, record_id: st
         raise IdConflict(f"{record_id} is already the id of a {taken_by}")
 
 
+_TERMS = models.RecordTerm.__table__
+# Built once; the table, not the mapped class: a plain multi-row insert, without the ORM's bulk machinery.
+_DELETE_TERMS = delete(_TERMS).where(_TERMS.c.record_id == bindparam("id"))
+_INSERT_TERMS = insert(_TERMS)
+
+
 def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]], replace: bool = True) -> None:
-    # The table, not the mapped class: a plain multi-row insert, without the ORM's bulk machinery.
-    table = models.RecordTerm.__table__
     if replace:
-        session.execute(delete(table).where(table.c.record_id == record_id))
+        session.execute(_DELETE_TERMS, {"id": record_id})
     if terms:
-        session.execute(insert(table),
+        session.execute(_INSERT_TERMS,
                         [{"record_id": record_id, "facet": f, "value": v} for f, v in sorted(terms)])
 
 
