@@ -80,6 +80,12 @@ class Settings:
         "Page size when a request gives none.",
         shown="`50`",
     )
+    lookup_page_size: int = _setting(
+        "REGISTRY_LOOKUP_PAGE_SIZE", 10,
+        "Authorities per page of `/api/v1/lookup` when a request gives no `page_size`: a practitioner needs the "
+        "first few, ranked; `total` and the `Link` header lead to the rest.",
+        shown="`10`",
+    )
     max_page_size: int = _setting(
         "REGISTRY_MAX_PAGE_SIZE", 200,
         "Largest `page_size` a request may ask for; more is a 422.",
@@ -293,6 +299,8 @@ class Settings:
             raise ConfigError(f"REGISTRY_NAMESPACE {namespace!r}: use lowercase letters, digits and '-'")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ConfigError("REGISTRY_DEFAULT_PAGE_SIZE must be between 1 and REGISTRY_MAX_PAGE_SIZE")
+        if not 1 <= self.lookup_page_size <= self.max_page_size:
+            raise ConfigError("REGISTRY_LOOKUP_PAGE_SIZE must be between 1 and REGISTRY_MAX_PAGE_SIZE")
         if not 1 <= self.access_token_ttl <= 900:
             raise ConfigError("REGISTRY_ACCESS_TOKEN_TTL must be between 1 and 900 seconds")
         if not 0 <= self.token_leeway <= 120:

@@ -65,9 +65,9 @@ class PageArgs(QueryArgs):
                                   metadata={"description": "Items per page (default and maximum are settings)."})
 
 
-def page_of(args: dict) -> Page:
+def page_of(args: dict, default_size: int | None = None) -> Page:
     settings = current_app.extensions["registry"].settings
-    size = args.pop("page_size", None) or settings.default_page_size
+    size = args.pop("page_size", None) or default_size or settings.default_page_size
     if size > settings.max_page_size:
         raise InvalidParameter("page_size", f"at most {settings.max_page_size}")
     return Page(number=args.pop("page", 1), size=size)

@@ -28,6 +28,8 @@ class LookupArgs(PageArgs):
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
 def lookup_contacts(args):
     """The competent authorities of a country, ranked: competent for the crime and handling the
-    request type first; each with its current contact points and the emergency notes in force today."""
-    page = page_of(args)
+    request type first; each with its current contact points and the emergency notes in force today.
+    A page holds 10 authorities unless `page_size` says otherwise (`REGISTRY_LOOKUP_PAGE_SIZE`);
+    `total`, `X-Total-Count` and `Link` lead to the rest."""
+    page = page_of(args, context().settings.lookup_page_size)
     return answer_response(lookup.lookup(context(), lookup.LookupQuery(**args), page, caller_tier()), page)
