@@ -9,18 +9,18 @@ and named, and what the caller's tier withholds is counted.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import bindparam, case, exists, func, or_, select
 
 from registry import models
 from registry.context import Context
 from registry.errors import InvalidParameter
 from registry.services import Page, filters, procedures, search, today
-from registry.services.contact_points import current_on
-from registry.services.emergency_notes import concerns, in_force_on, retirements, without_retired
-from registry.services.queries import has_term, in_rank_order, member_of, network_codes_of
+from registry.services.emergency_notes import concerns, retirements, without_retired
+from registry.services.queries import in_rank_order, member_of, network_codes_of
 from registry.services.records import represent
 from registry.visibility import Tier, can_see
 
@@ -46,44 +46,44 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
     network = filters.network(ctx, query.network)
     on = today()
 
-    a = models.Authority
-    clauses = _rank_clauses(ctx, a, crime, request[0] if request else None)
-    score = sum(case((clause, weight), else_=0) for _, clause, weight in clauses) if clauses else None
-    stmt = select(a, *(clause for _, clause, _ in clauses)).where(
-        a.deleted.is_(False), a.country == country, a.status == "active")
-    if network:
-        stmt = stmt.where(member_of(a.id, network))
-    order = [score.desc()] if score is not None else []
-    if query.q is not None:
-        ranked = _authorities_matching(ctx, query.q, country, tier)
-        stmt = stmt.where(a.id.in_(ranked))
-        order.append(in_rank_order(a.id, ranked))
-    stmt = stmt.order_by(*order, a.sort_name, a.id)
+    crime_request = request[0] if request else None
+    shape = Shape(crime is not None, crime_request is not None,
+                  bool(crime_request and ctx.taxonomy.request_types.descendants(crime_request)), network is not None)
+    params = {"country": country, "crime": crime, "network": network, "limit": page.size, "offset": page.offset}
+    if crime_request:
+        params["covering"] = [crime_request, *ctx.taxonomy.request_types.ancestors(crime_request)]
+        params["narrower"] = list(ctx.taxonomy.request_types.descendants(crime_request))
+    if query.q is None:
+        count, listed, reasons = _authority_statements(shape)
+    else:
+        count, listed, reasons = _authority_statements(shape, _authorities_matching(ctx, query.q, country, tier))
 
     with ctx.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        rows = session.execute(stmt.limit(page.size).offset(page.offset)).all()
-        ids = [row[0].id for row in rows]
+        total = session.scalar(count, params)
+        rows = session.execute(listed, params).all()
+        ids = [row.id for row in rows]
         networks = network_codes_of(session, ids)
         contact_points, points_withheld = _contact_points(session, ids, on, tier, query.urgent)
-        in_force = _notes(session, country, ids, networks, on)
+        in_force = session.execute(_NOTES_IN_FORCE, {"country": country, "ids": ids, "on": on, "networks": sorted(
+            {code for codes in networks.values() for code in codes})}).all()
         notes = [n for n in in_force if concerns(n, crime, request[1] if request else None)]
         retired = retirements(in_force, {i: (country, networks[i]) for i in ids})
         how = procedures.for_lookup(session, country, request[1] if request else None, tier)
 
+    # A note for a country or a network applies to every authority on the page: represented once.
+    represented = {n.id: represent("emergency_note", n, tier) for n in notes}
     results = []
-    for row in rows:
-        authority = row[0]
-        reasons = {name for (name, _, _), flag in zip(clauses, row[1:], strict=True) if flag}
+    for authority in rows:
+        held = {name for name in reasons if authority._mapping[name]}
         applicable = [n for n in notes if _applies(n, authority.id, country, networks[authority.id])]
         applicable.sort(key=lambda n: (URGENCY_ORDER[n.urgency] if query.urgent else 0, n.effective_from))
-        shown = [note for note in (represent("emergency_note", n, tier) for n in applicable) if note is not None]
+        shown = [note for note in (represented[n.id] for n in applicable) if note is not None]
         visible = represent("authority", authority, tier)
         record, points, left_out = without_retired(visible, contact_points.get(authority.id, []),
                                                    retired[authority.id])
         results.append({
             "authority": record,
-            "matched": _matched(ctx, authority.body, reasons, crime, request[0] if request else None),
+            "matched": _matched(ctx, authority.body, held, crime, crime_request),
             "networks": networks[authority.id],
             "contact_points": points,
             "retired_channels": left_out,
@@ -132,7 +132,25 @@ def _access(tier: Tier, withheld: list[dict]) -> dict:
                        "href": "/access"}}
 
 
-def _rank_clauses(ctx: Context, a, crime: str | None, request: str | None) -> list[tuple[str, object, int]]:
+@dataclass(frozen=True)
+class Shape:
+    """What a lookup asks, as far as its SQL differs: the values go in as bound parameters."""
+    crime: bool
+    request: bool
+    narrower: bool
+    network: bool
+
+
+A = models.Authority.__table__
+T = models.RecordTerm.__table__
+
+
+def _has_term(facet: str, parameter: str, many: bool = True):
+    values = T.c.value.in_(bindparam(parameter, expanding=True)) if many else T.c.value == bindparam(parameter)
+    return exists().where(T.c.record_id == A.c.id, T.c.facet == facet, values)
+
+
+def _rank_clauses(shape: Shape) -> list[tuple[str, object, int]]:
     """(reason, SQL condition, weight) of each reason to rank an authority higher, strongest first.
 
     The central authority designated for the request type (or for a broader one: "mla" covers
@@ -141,18 +159,44 @@ def _rank_clauses(ctx: Context, a, crime: str | None, request: str | None) -> li
     and last handling only some forms of it (one MLA measure is not "MLA"). The weights are powers of
     two, so a stronger reason outranks every combination of weaker ones."""
     clauses = []
-    if request:
-        vocabulary = ctx.taxonomy.request_types
-        covering = [request, *vocabulary.ancestors(request)]
-        clauses += [("central_authority", has_term(a, "central_authority", covering), 16),
-                    ("competent_authority", has_term(a, "competent_authority", covering), 8)]
-    if crime:
-        clauses.append(("crime_type", has_term(a, "crime_type", [crime]), 4))
-    if request:
-        clauses.append(("request_type", has_term(a, "request_type", covering), 2))
-        if narrower := vocabulary.descendants(request):
-            clauses.append(("part_of_request_type", has_term(a, "request_type", narrower), 1))
+    if shape.request:
+        clauses += [("central_authority", _has_term("central_authority", "covering"), 16),
+                    ("competent_authority", _has_term("competent_authority", "covering"), 8)]
+    if shape.crime:
+        clauses.append(("crime_type", _has_term("crime_type", "crime", many=False), 4))
+    if shape.request:
+        clauses.append(("request_type", _has_term("request_type", "covering"), 2))
+        if shape.narrower:
+            clauses.append(("part_of_request_type", _has_term("request_type", "narrower"), 1))
     return clauses
+
+
+def _authority_statements(shape: Shape, ranked: list[str] | None = None):
+    """The count and the page of a country's active authorities, ranked, and the names of the reasons each
+    row says it holds. Without words to match (`ranked`: the ids they found, best first), the statements
+    depend only on the shape of the question: they are built once."""
+    return _statements_of_shape(shape) if ranked is None else _build_authority_statements(shape, ranked)
+
+
+@functools.cache
+def _statements_of_shape(shape: Shape):
+    return _build_authority_statements(shape, None)
+
+
+def _build_authority_statements(shape: Shape, ranked: list[str] | None):
+    clauses = _rank_clauses(shape)
+    score = sum(case((clause, weight), else_=0) for _, clause, weight in clauses) if clauses else None
+    where = [A.c.deleted.is_(False), A.c.country == bindparam("country"), A.c.status == "active"]
+    if shape.network:
+        where.append(member_of(A.c.id, bindparam("network")))
+    order = [score.desc()] if score is not None else []
+    if ranked is not None:
+        where.append(A.c.id.in_(ranked))
+        order.append(in_rank_order(A.c.id, ranked))
+    count = select(func.count()).select_from(A).where(*where)
+    listed = (select(A, *(clause.label(name) for name, clause, _ in clauses)).where(*where)
+              .order_by(*order, A.c.sort_name, A.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
+    return count, listed, tuple(name for name, _, _ in clauses)
 
 
 def _matched(ctx: Context, body: dict, reasons: set[str], crime: str | None, request: str | None) -> dict:
@@ -184,24 +228,41 @@ def _authorities_matching(ctx: Context, q: str, country: str, tier: Tier) -> lis
     return list(dict.fromkeys(parents.get(record_id, record_id) for record_id in ranked))
 
 
+CP = models.ContactPoint.__table__
+N = models.EmergencyNote.__table__
+_CURRENT_POINTS = (CP.c.deleted.is_(False), CP.c.authority_id.in_(bindparam("ids", expanding=True)),
+                   CP.c.valid_from <= bindparam("on"),
+                   or_(CP.c.valid_until.is_(None), CP.c.valid_until >= bindparam("on")))
+_POINTS_COUNTED = select(CP.c.authority_id, func.count()).where(*_CURRENT_POINTS).group_by(CP.c.authority_id)
+# Per authority: persons before functional posts; 24/7 points first when urgent.
+_POINTS = select(CP).where(*_CURRENT_POINTS).order_by(CP.c.authority_id, CP.c.kind != "person", CP.c.id)
+_POINTS_URGENT = select(CP).where(*_CURRENT_POINTS).order_by(CP.c.authority_id, CP.c.available_24_7.desc(),
+                                                              CP.c.kind != "person", CP.c.id)
+# Every note in force for the authorities, their country or their networks, at every tier: the asked crime and
+# request type choose those shown (the caller's tier decides which, and counts the rest), and any of them may
+# retire a channel.
+_NOTES_IN_FORCE = (
+    select(N).where(N.c.deleted.is_(False),
+                    or_(N.c.scope_country == bindparam("country"),
+                        N.c.scope_authority_id.in_(bindparam("ids", expanding=True)),
+                        N.c.scope_network.in_(bindparam("networks", expanding=True))),
+                    N.c.effective_from <= bindparam("on"),
+                    or_(N.c.effective_until.is_(None), N.c.effective_until >= bindparam("on")))
+    .order_by(N.c.id))
+
+
 def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> tuple[dict, dict]:
     """The current contact points of each authority as `tier` sees them, and how many the tier
     withholds: whole contact points, and the names and direct lines of persons."""
-    cp = models.ContactPoint
     if not authority_ids:
         return {}, {}
-    current = (cp.deleted.is_(False), cp.authority_id.in_(authority_ids), current_on(on))
+    params = {"ids": authority_ids, "on": on}
     if not can_see("contact_point", {}, tier):
-        counts = session.execute(select(cp.authority_id, func.count()).where(*current).group_by(cp.authority_id))
+        counts = session.execute(_POINTS_COUNTED, params)
         return {}, {authority_id: {"contact_points": n, "contact_persons": 0} for authority_id, n in counts}
-    order = [cp.authority_id]
-    if urgent:
-        order.append(cp.available_24_7.desc())
-    order += [cp.kind != "person", cp.id]
-    rows = session.scalars(select(cp).where(*current).order_by(*order))
     shown = defaultdict(list)
     withheld = defaultdict(lambda: {"contact_points": 0, "contact_persons": 0})
-    for row in rows:
+    for row in session.execute(_POINTS_URGENT if urgent else _POINTS, params):
         record = represent("contact_point", row, tier)
         if "person" in row.body and "person" not in record:
             withheld[row.authority_id]["contact_persons"] += 1
@@ -209,17 +270,6 @@ def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> tup
     return shown, withheld
 
 
-def _notes(session, country, authority_ids, networks, on) -> list:
-    """Every note in force for the authorities, their country or their networks, at every tier: the
-    asked crime and request type choose those shown (the caller's tier decides which, and counts the
-    rest), and any of them may retire a channel."""
-    n = models.EmergencyNote
-    network_codes = sorted({code for codes in networks.values() for code in codes})
-    scope = or_(n.scope_country == country, n.scope_authority_id.in_(authority_ids),
-                n.scope_network.in_(network_codes))
-    return list(session.scalars(select(n).where(n.deleted.is_(False), scope, in_force_on(on)).order_by(n.id)))
-
-
-def _applies(note: models.EmergencyNote, authority_id: str, country: str, networks: list[str]) -> bool:
+def _applies(note, authority_id: str, country: str, networks: list[str]) -> bool:
     return (note.scope_country == country or note.scope_authority_id == authority_id
             or note.scope_network in networks)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -45,8 +45,19 @@ def list_procedures(ctx: Context, wanted: ProcedureFilters, page: Page, tier: Ti
 def for_lookup(session: Session, country: str, request_codes: set[str] | None, tier: Tier) -> list[dict]:
     """The procedures of a country for the asked request type (a broader or narrower one counts), or
     all of the country's when no request type is asked."""
-    rows = session.scalars(_matching(country, request_codes, tier))
+    statement = _FOR_LOOKUP_BY_REQUEST if request_codes else _FOR_LOOKUP
+    rows = session.execute(statement, {"country": country, "requests": sorted(request_codes or ()),
+                                       "visibilities": visible_tiers(tier)})
     return [record for record in (represent("procedure", row, tier) for row in rows) if record is not None]
+
+
+_P = models.Procedure.__table__
+_T = models.RecordTerm.__table__
+# Built once: a lookup asks for them every time.
+_FOR_LOOKUP = select(_P).where(_P.c.deleted.is_(False), _P.c.visibility.in_(bindparam("visibilities", expanding=True)),
+                               _P.c.country == bindparam("country")).order_by(_P.c.country, _P.c.id)
+_FOR_LOOKUP_BY_REQUEST = _FOR_LOOKUP.where(exists().where(
+    _T.c.record_id == _P.c.id, _T.c.facet == "request_type", _T.c.value.in_(bindparam("requests", expanding=True))))
 
 
 def get_procedure(ctx: Context, procedure_id: str, caller: Caller) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -55,10 +55,12 @@ def network_codes_of(session: Session, authority_ids: list[str]) -> dict[str, li
     """authority id -> codes of the networks that list it as a member."""
     out: dict[str, list[str]] = {a: [] for a in authority_ids}
     if authority_ids:
-        member = models.NetworkMember
-        query = (select(member.authority_id, member.network_code)
-                 .where(member.authority_id.in_(authority_ids))
-                 .order_by(member.network_code))
-        for authority_id, code in session.execute(query):
+        for authority_id, code in session.execute(_NETWORK_CODES, {"ids": authority_ids}):
             out[authority_id].append(code)
     return out
+
+
+_MEMBER = models.NetworkMember.__table__
+_NETWORK_CODES = (select(_MEMBER.c.authority_id, _MEMBER.c.network_code)
+                  .where(_MEMBER.c.authority_id.in_(bindparam("ids", expanding=True)))
+                  .order_by(_MEMBER.c.network_code))
