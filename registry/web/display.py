@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from babel.core import get_global
 from babel.dates import format_date, format_datetime, format_time, get_timezone
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from langcodes import Language
@@ -19,7 +19,11 @@ from registry.services import today
 
 
 def locale() -> str:
-    return str(get_locale() or "en")
+    # Asked hundreds of times per page: kept for the request once Flask-Babel has chosen it.
+    chosen = g.get("registry_locale")
+    if chosen is None:
+        chosen = g.registry_locale = str(get_locale() or "en")
+    return chosen
 
 
 def taxonomy():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
-from flask_babel import Babel
+from flask import Flask, g, request
+from flask_babel import Babel, get_translations
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 # The interface languages, in the order the switcher shows them, each named in itself.
@@ -63,3 +63,19 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled_catalogs(app.instance_path)))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     Babel(app, locale_selector=select_locale)
+    # Flask-Babel's template callables look the catalog up through several context proxies for every string,
+    # and a lookup page has hundreds: these keep the request's catalog once it is found.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalog().ugettext(s),
+        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
+def _catalog():
+    catalog = g.get("registry_catalog")
+    if catalog is None:
+        catalog = g.registry_catalog = get_translations()
+    return catalog

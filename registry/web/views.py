@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from registry.api import caller, caller_tier, context
@@ -20,7 +20,7 @@ bp = Blueprint("web", __name__, template_folder="templates", static_folder="stat
                static_url_path="/assets")
 display.register(bp)
 # A practitioner reads the first few; more are a link away.
-PAGE_SIZE = 20
+PAGE_SIZE = 10
 # What each page takes from the query string; anything else is ignored, as browsers add little.
 LOOKUP_FIELDS = ("country", "crime_type", "request_type", "network", "q")
 
@@ -85,15 +85,25 @@ def bad_input(error: RegistryError):
 
 
 def vocabularies() -> dict:
-    """The choices of the lookup form, in the reader's language."""
-    taxonomy = display.taxonomy()
-    crime_types = sorted(taxonomy.crime_types.terms, key=lambda c: display.term_name("crime_types", c).casefold())
-    request_types = [(code, term.parent) for code, term in taxonomy.request_types.terms.items()]
-    return {"crime_types": crime_types, "request_types": request_types,
-            "countries": sorted(((c.code, display.country_name(c.code))
-                                 for c in taxonomy.countries.by_code.values()), key=lambda c: c[1].casefold()),
-            "values": {name: request.args.get(name, "") for name in LOOKUP_FIELDS},
+    """The choices of the lookup form, in the reader's language, and what the request filled in."""
+    return {**_choices(display.locale()), "values": {name: request.args.get(name, "") for name in LOOKUP_FIELDS},
             "urgent": request.args.get("urgent") in ("1", "true", "on")}
+
+
+def _choices(locale: str) -> dict:
+    """The form's lists in one language, sorted by their names in it: the taxonomy does not change while the
+    registry runs, so each language's are made once."""
+    made = current_app.extensions.setdefault("registry_form_choices", {})
+    if locale not in made:
+        taxonomy = display.taxonomy()
+        made[locale] = {
+            "crime_types": sorted(taxonomy.crime_types.terms,
+                                  key=lambda c: display.term_name("crime_types", c).casefold()),
+            "request_types": [(code, term.parent) for code, term in taxonomy.request_types.terms.items()],
+            "countries": sorted(((c.code, display.country_name(c.code)) for c in taxonomy.countries.by_code.values()),
+                                key=lambda c: c[1].casefold()),
+        }
+    return made[locale]
 
 
 @bp.get("/")
