@@ -158,7 +158,10 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
     """
     record_type, record_id, origin = claims["type"], claims["id"], claims["origin"]
     kind = RECORD_TYPES[record_type]
-    row = session.get(kind.model, record_id)
+    try:
+        row, id_conflict = _stored(session, record_type, record_id), None
+    except IdConflict as exc:
+        row, id_conflict = None, exc.detail
     if log:
         lock_origin(session, origin).last_seq = claims["seq"]
         session.add(_log_entry(claims, signed, actor))
@@ -174,7 +177,7 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
             return _quarantine(session, claims, signed, actor,
                                f"equivocation: version {row.version} of {record_id} is already held with other content "
                                f"(body_hash {envelope.body_hash(row.body)}, this one {claims['body_hash']})")
-    reason = _unholdable(session, record_type, record_id, claims)
+    reason = id_conflict or _unholdable(session, record_type, claims)
     if reason:
         return _quarantine(session, claims, signed, actor, reason)
     if row is None:
@@ -199,13 +202,10 @@ def discard_copy(session: Session, record_type: str, row) -> None:
     session.flush()
 
 
-def _unholdable(session: Session, record_type: str, record_id: str, claims: dict) -> str | None:
-    """Why a signed version cannot be stored here, or None. Only the JSON Schema is checked, not the
-    taxonomy or references: the origin decided those, and its references may arrive later."""
-    try:
-        _refuse_id_of_another_type(session, record_type, record_id)
-    except IdConflict as exc:
-        return exc.detail
+def _unholdable(session: Session, record_type: str, claims: dict) -> str | None:
+    """Why a signed version whose id is free for its type cannot be stored here, or None. Only the JSON
+    Schema is checked, not the taxonomy or references: the origin decided those, and its references may
+    arrive later."""
     if claims["deleted"]:
         return None
     errors = contracts.body_errors(record_type, claims["body"])
@@ -213,7 +213,7 @@ def _unholdable(session: Session, record_type: str, record_id: str, claims: dict
         return f"body does not match the {record_type} schema: {errors[0]['path']}: {errors[0]['message']}"
     if record_type == "network":
         holder = session.scalar(select(models.Network.id).where(models.Network.code == claims["body"]["code"],
-                                                                models.Network.id != record_id))
+                                                                models.Network.id != claims["id"]))
         if holder:
             return f"network code {claims['body']['code']!r} is held here by {holder}"
     return None
@@ -325,14 +325,6 @@ def _stored(session: Session, record_type: str, record_id: str):
     if holders - {record_type}:
         raise IdConflict(f"{record_id} is already the id of a {min(holders - {record_type})}")
     return session.get(model, record_id) if holders else None
-
-
-def _refuse_id_of_another_type(session: Session, record_type: str, record_id: str) -> None:
-    others = [t for t in RECORD_TYPES.values() if t.name != record_type]
-    query = union_all(*(select(literal(t.name)).where(t.model.id == record_id) for t in others))
-    taken_by = session.scalars(query).first()
-    if taken_by is not None:
-        raise IdConflict(f"{record_id} is already the id of a {taken_by}")
 
 
 _TERMS = models.RecordTerm.__table__
