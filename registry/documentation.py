@@ -77,3 +77,20 @@ def commands_table() -> str:
     rows = ["| Command | What it does |", "|---|---|"]
     rows += [f"| `{path}` | {_cell(text)} |" for path, text in commands()]
     return "\n".join(rows)
+
+
+def holiday_countries() -> str:
+    """The countries whose public holidays close contact points' regular hours (the `holidays` package)."""
+    import holidays
+
+    from registry.config import PROJECT_ROOT
+    from registry.taxonomy import load_taxonomy
+
+    covered = set(holidays.list_supported_countries())
+    codes = sorted(load_taxonomy(str(PROJECT_ROOT / "seed_data")).countries.by_code)
+    known = [code for code in codes if code in covered]
+    others = [code for code in codes if code not in covered]
+    listed = f"Covered by holidays {holidays.__version__} ({len(known)} of {len(codes)}): {', '.join(known)}."
+    if others:
+        listed += f"\n\nNot covered ({len(others)}): {', '.join(others)}."
+    return listed

@@ -29,6 +29,7 @@ import orjson
 from cachetools import LRUCache
 from flask import Flask, Response, current_app, request
 
+from registry import services
 from registry.api import caller, context
 from registry.api.args import RegistryBlueprint
 from registry.api.responses import offered, preferred
@@ -106,8 +107,19 @@ def key() -> tuple | None:
     ctx = context()
     # An index that follows the change log after commit (Elasticsearch) may lag the data: its
     # position is part of the key, so an answer built while it lagged is not served after.
+    # Answers that say who answers the phone now hold for the minute they were computed for.
+    moment = services.now() if getattr(view, CLOCKED, False) else date.today()
     return (request.endpoint, tuple(sorted((request.view_args or {}).items())), arguments, media_type,
-            caller().cache_key, data_version(ctx), ctx.search.indexed_version(), date.today())
+            caller().cache_key, data_version(ctx), ctx.search.indexed_version(), moment)
+
+
+CLOCKED = "_registry_clocked"
+
+
+def clocked(view):
+    """Mark a route whose answer depends on the time of day (reachability), not only on the day."""
+    setattr(view, CLOCKED, True)
+    return view
 
 
 def route_arguments(view) -> bytes | None:

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from registry.api import caller_tier, context
 from registry.api.args import PageArgs, RegistryBlueprint, TextFilter, WordsFilter, page_of
+from registry.api.cache import clocked
 from registry.api.responses import answer_response
 from registry.services import lookup
 
@@ -23,6 +24,7 @@ class LookupArgs(PageArgs):
 
 
 @blp.route("/lookup")
+@clocked
 @blp.arguments(LookupArgs, location="query")
 @blp.response(200, {"$ref": "#/components/schemas/Lookup"}, content_type="application/json")
 @blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")

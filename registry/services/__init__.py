@@ -4,7 +4,7 @@ plain values."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,9 @@ class PageResult:
 
 def today() -> date:
     return date.today()
+
+
+def now() -> datetime:
+    """The instant answers are computed for (who is reachable now), to the minute: an answer holds for the
+    minute, and the response cache keeps it that long. Tests put the clock where they need it."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, exists, func, or_, select
 
-from registry import models
+from registry import models, services
 from registry.context import Context
 from registry.errors import InvalidParameter
 from registry.services import Page, filters, procedures, search, today
 from registry.services.emergency_notes import concerns, retirements, without_retired
 from registry.services.queries import in_rank_order, member_of, network_codes_of
+from registry.services.reachability import summarise
 from registry.services.records import represent
 from registry.visibility import Tier, can_see
 
@@ -45,6 +46,7 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
     request = filters.request_types(ctx, query.request_type)
     network = filters.network(ctx, query.network)
     on = today()
+    at = services.now()
 
     crime_request = request[0] if request else None
     shape = Shape(crime is not None, crime_request is not None,
@@ -81,11 +83,13 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         visible = represent("authority", authority, tier)
         record, points, left_out = without_retired(visible, contact_points.get(authority.id, []),
                                                    retired[authority.id])
+        points, reachable = _reachability(points, country, at, query.urgent)
         results.append({
             "authority": record,
             "matched": _matched(ctx, authority.body, held, crime, crime_request),
             "networks": networks[authority.id],
             "contact_points": points,
+            **({"reachability": reachable} if reachable else {}),
             "retired_channels": left_out,
             "emergency_notes": shown,
             # What the caller's tier leaves out, so that an empty list is not read as "none exist".
@@ -112,6 +116,19 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         "procedures": how,
         "results": results,
     }
+
+
+def _reachability(points: list[dict], country: str, at, urgent: bool) -> tuple[list[dict], dict | None]:
+    """The authority's contact points in the order to show them, and who of them answers at `at` (their
+    states in the same order), and whether only a 24/7 line does; None when the caller sees none. With
+    `urgent`, those open now come first (24/7 lines among them)."""
+    if not points:
+        return points, None
+    summary = summarise(points, country, at).as_json()
+    pairs = list(zip(points, summary["contact_points"], strict=True))
+    if urgent:
+        pairs.sort(key=lambda pair: pair[1]["open"] is not True)
+    return [point for point, _ in pairs], summary | {"contact_points": [state for _, state in pairs]}
 
 
 ACCESS_HOW = ("Contact points and the channels and notes meant for partners are shown to the members of the "

@@ -102,6 +102,34 @@ def reachability(hours: Mapping, country: str | None, at: datetime | None = None
     """The state at `at` (an aware datetime; now when left out) of a contact point with these `hours`
     (the record body's `hours` object) in an authority of `country` (ISO 3166-1 alpha-2)."""
     at = _instant(at)
+    key = _hours_key(hours)
+    if key is None:
+        return _reachability(hours, country, at)
+    return _shared(key, country, at)
+
+
+def _hours_key(hours) -> tuple | None:
+    """The hours as a hashable value, or None when they are not of the expected shape."""
+    try:
+        weekly = hours.get("weekly")
+        slots = None if weekly is None else tuple((tuple(slot["days"]), slot["opens"], slot["closes"])
+                                                    for slot in weekly)
+        return hours.get("time_zone"), hours.get("always"), slots
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared(key: tuple, country: str | None, at: datetime) -> Reachability:
+    # Contact points of one country mostly keep the same hours, and a lookup page asks about many of them
+    # at the same instant (answers are computed to the minute): each distinct case is worked out once.
+    time_zone, always, slots = key
+    hours = {"time_zone": time_zone, "always": always,
+             "weekly": None if slots is None else [{"days": list(d), "opens": o, "closes": c} for d, o, c in slots]}
+    return _reachability({k: v for k, v in hours.items() if v is not None}, country, at)
+
+
+def _reachability(hours: Mapping, country: str | None, at: datetime) -> Reachability:
     time_zone = hours.get("time_zone") if isinstance(hours, Mapping) else None
     time_zone = time_zone if isinstance(time_zone, str) else ""
     always = isinstance(hours, Mapping) and hours.get("always") is True

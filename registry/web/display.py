@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from babel.core import get_global
 from babel.dates import format_date, format_datetime, format_time, get_timezone
 from flask import Blueprint, current_app, g
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from langcodes import Language
 
@@ -74,6 +74,35 @@ def local_now(zone: str | None) -> str:
     if not zone:
         return ""
     return format_datetime(datetime.now(UTC), "EEEE HH:mm", tzinfo=get_timezone(zone), locale=locale())
+
+
+def reachability_text(state: dict | None) -> str:
+    """A contact point's state at the instant of the answer, as a practitioner reads it: open or closed,
+    the time there, when it closes or opens next, and why it is closed on a public holiday."""
+    if not state or state.get("local_time") is None:
+        return ""
+    there = datetime.fromisoformat(state["local_time"])
+    when = {"time": _moment(there, there)}
+    if state["always"]:
+        return gettext("Answers around the clock — %(time)s there", **when)
+    if state["open"]:
+        if state["closes_at"]:
+            return gettext("Open now — %(time)s there, closes %(closes)s",
+                           closes=_moment(datetime.fromisoformat(state["closes_at"]), there), **when)
+        return gettext("Open now — %(time)s there", **when)
+    opens = (gettext("opens %(opens)s", opens=_moment(datetime.fromisoformat(state["next_opening"]), there))
+             if state["next_opening"] else gettext("no opening in the next two weeks"))
+    if state["holiday"]:
+        return gettext("Closed — public holiday (%(holiday)s), %(time)s there; %(opens)s",
+                       holiday=state["holiday"], opens=opens, **when)
+    return gettext("Closed — %(time)s there; %(opens)s", opens=opens, **when)
+
+
+def _moment(moment: datetime, there: datetime) -> str:
+    """A local time, with its weekday when it is not on the day of `there`."""
+    if moment.date() == there.date():
+        return format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale())
+    return format_datetime(moment, "EEEE HH:mm", tzinfo=moment.tzinfo, locale=locale())
 
 
 def local_time(zone: str | None) -> str:
@@ -233,6 +262,7 @@ def register(bp: Blueprint) -> None:
                            "request_name": lambda c: term_name("request_types", c),
                            "hours": hours_text, "day": day, "local_now": local_now,
                            "local_time": local_time, "language_name": language_name,
+                           "reachability": reachability_text,
                            "format_number": lambda n: format_decimal(n),
                            "procedure_channel": label(PROCEDURE_CHANNELS),
                            "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label,
