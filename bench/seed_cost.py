@@ -111,7 +111,8 @@ def main() -> None:
     if args.baseline_checkout:
         now, then = measured["this checkout"], measured["baseline checkout"]
         faster = then["seed"]["jsonschema-rs first"] / now["seed"]["jsonschema-rs first"]
-        print(f"this checkout / baseline: seeding {faster:.2f}x faster, direct writes {now['direct'] / then['direct']:.2f}x")
+        direct = now["direct"] / then["direct"]
+        print(f"this checkout / baseline: seeding {faster:.2f}x faster, direct writes {direct:.2f}x")
 
 
 if __name__ == "__main__":
