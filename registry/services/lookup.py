@@ -48,13 +48,13 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
     on = today()
     at = services.now()
 
-    crime_request = request[0] if request else None
-    shape = Shape(crime is not None, crime_request is not None,
-                  bool(crime_request and ctx.taxonomy.request_types.descendants(crime_request)), network is not None)
+    request_code = request[0] if request else None
+    shape = Shape(crime is not None, request_code is not None,
+                  bool(request_code and ctx.taxonomy.request_types.descendants(request_code)), network is not None)
     params = {"country": country, "crime": crime, "network": network, "limit": page.size, "offset": page.offset}
-    if crime_request:
-        params["covering"] = [crime_request, *ctx.taxonomy.request_types.ancestors(crime_request)]
-        params["narrower"] = list(ctx.taxonomy.request_types.descendants(crime_request))
+    if request_code:
+        params["covering"] = [request_code, *ctx.taxonomy.request_types.ancestors(request_code)]
+        params["narrower"] = list(ctx.taxonomy.request_types.descendants(request_code))
     if query.q is None:
         count, listed, reasons = _authority_statements(shape)
     else:
@@ -86,7 +86,7 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         points, reachable = _reachability(points, country, at, query.urgent)
         results.append({
             "authority": record,
-            "matched": _matched(ctx, authority.body, held, crime, crime_request),
+            "matched": _matched(ctx, authority.body, held, crime, request_code),
             "networks": networks[authority.id],
             "contact_points": points,
             **({"reachability": reachable} if reachable else {}),
