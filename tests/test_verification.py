@@ -113,6 +113,10 @@ def test_a_round_asks_each_due_contact_point_once_and_a_confirmation_is_a_signed
     page = client.get(path, headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "All correct" in text and "Something changed" in text
+    # A page opened before the record changed confirms nothing: it shows the record as it stands now.
+    stale = client.post(f"{path}/confirm", data={"csrf_token": csrf(page), "version": str(version - 1)})
+    assert stale.status_code == 409 and "changed while this page was open" in stale.get_data(as_text=True)
+    assert row_of(ctx, record_id) == (version, body)
     answer = client.post(f"{path}/confirm", data={"csrf_token": csrf(page), "version": str(version)})
     assert answer.status_code == 200 and "marked as verified today" in answer.get_data(as_text=True)
 
