@@ -377,6 +377,93 @@ def users_reset_second_factor(email):
 
 
 @cli.group()
+def verify():
+    """Verification rounds: ask each contact point by e-mail whether its record is still true."""
+
+
+def _known_network(network: str) -> str:
+    from registry.permissions import Caller
+    from registry.services.networks import get_network
+
+    return get_network(_ctx(), network, Caller(scopes=frozenset({"admin"})))["code"]
+
+
+def _round_summary(result) -> None:
+    click.echo(f"asked {len(result.asked)}, reminded {len(result.reminded)}, unanswered {len(result.unanswered)}, "
+               f"bounced {len(result.bounced)}, not sent {len(result.failed)}, left for later {result.deferred}")
+    for record_id in result.failed:
+        click.echo(f"not sent: {record_id} (the next run tries again)", err=True)
+
+
+@verify.command("run")
+@click.option("--network", required=True, help="The network's code, e.g. casc.")
+@click.option("--due-only", is_flag=True, help="Only ask the due contact points; send no reminder.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="When REGISTRY_VERIFY_RATE holds messages back, wait and send them in the following minutes.")
+@_registry_errors
+def verify_run(network, due_only, wait):
+    """Send `--network`'s verification round: one message with a single-use link to each due contact point this
+    node publishes (not to those being asked already), and the reminders that are due. Idempotent: a second
+    run the same day sends nothing new."""
+    import time
+
+    from registry.services import verification
+
+    network = _known_network(network)
+    while True:
+        result = verification.run(_ctx(), network, due_only=due_only)
+        _round_summary(result)
+        if not (result.deferred and wait):
+            break
+        time.sleep(60)
+
+
+@verify.command("remind")
+@click.option("--network", required=True, help="The network's code, e.g. casc.")
+@_registry_errors
+def verify_remind(network):
+    """Remind `--network`'s open verification requests 14 and 28 days after their message, and mark those
+    still silent 14 days after the second reminder unanswered."""
+    from registry.services import verification
+
+    _round_summary(verification.remind(_ctx(), _known_network(network)))
+
+
+@verify.command("status")
+@click.option("--network", required=True, help="The network's code, e.g. casc.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (as GET /api/v1/networks/{code}/freshness).")
+@_registry_errors
+def verify_status(network, as_json):
+    """How true `--network`'s directory is: its contact points confirmed, due, unanswered and bounced, then
+    each, the least recently verified first."""
+    from registry.permissions import Caller
+    from registry.services import verification
+
+    report = verification.freshness(_ctx(), Caller(scopes=frozenset({"admin"})), network)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    counts = report["counts"]
+    click.echo(f"{report['network']}: {report['total']} contact points, " + ", ".join(
+        f"{counts[s]} {s}" for s in verification.STATUSES) + f" (period {report['period_days']} days)")
+    for s in report["contact_points"]:
+        click.echo(f"{s['status']:<11} {s['verified_at'] or 'never':<10} {s['record_id']:<40} {s['email'] or '-'}")
+
+
+@verify.command("bounces")
+@_registry_errors
+def verify_bounces():
+    """Read the delivery-status notifications in REGISTRY_BOUNCE_MAILDIR and mark the verification messages
+    that bounced (their contact points show as bounced)."""
+    from registry.services import verification
+
+    found = verification.read_bounces(_ctx())
+    for bounce in found:
+        click.echo(f"bounced: {bounce.record_id} {bounce.email} ({bounce.diagnostic})")
+    click.echo(f"{len(found)} bounced")
+
+
+@cli.group()
 def keys():
     """The keys that sign access tokens and record envelopes."""
 

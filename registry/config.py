@@ -240,6 +240,31 @@ class Settings:
         "Seconds an invitation link stays valid.",
         shown="`259200` (3 days)",
     )
+    verify_period_days: int = _setting(
+        "REGISTRY_VERIFY_PERIOD_DAYS", 365,
+        "Days a contact point's `verified_at` counts as confirmed; older, or never verified, it is due for the "
+        "next verification round (`registry verify run`).",
+        shown="`365`",
+    )
+    verify_link_ttl: int = _setting(
+        "REGISTRY_VERIFY_LINK_TTL", 30 * 86400,
+        "Seconds a verification link stays valid after its message (a reminder gives it this long again).",
+        shown="`2592000` (30 days)",
+    )
+    verify_rate: int = _setting(
+        "REGISTRY_VERIFY_RATE", 60,
+        "Verification messages (requests and reminders) a node sends per network per minute; a round with more "
+        "sends the rest in the following minutes (`registry verify run` waits for them, the console's button "
+        "says how many are left for the next click).",
+        shown="`60`",
+    )
+    bounce_maildir: str = _setting(
+        "REGISTRY_BOUNCE_MAILDIR", "",
+        "A Maildir into which the operator's mail server delivers the delivery-status notifications (bounces) "
+        "sent back to REGISTRY_MAIL_FROM; `registry verify bounces` reads it and marks the addresses that "
+        "bounced. Empty: only refusals at sending time are seen.",
+        shown="none",
+    )
     session_idle_timeout: int = _setting(
         "REGISTRY_SESSION_IDLE_TIMEOUT", 30 * 60,
         "Seconds without a request after which a signed-in person must sign in again.",
@@ -347,6 +372,12 @@ class Settings:
                               "REGISTRY_SESSION_MAX_AGE, itself at most 30 days")
         if not 300 <= self.invitation_ttl <= 30 * 86400:
             raise ConfigError("REGISTRY_INVITATION_TTL must be between 300 seconds and 30 days")
+        if not 1 <= self.verify_period_days <= 3660:
+            raise ConfigError("REGISTRY_VERIFY_PERIOD_DAYS must be between 1 and 3660 days")
+        if not 3600 <= self.verify_link_ttl <= 90 * 86400:
+            raise ConfigError("REGISTRY_VERIFY_LINK_TTL must be between 3600 seconds and 90 days")
+        if not 1 <= self.verify_rate <= 10_000:
+            raise ConfigError("REGISTRY_VERIFY_RATE must be between 1 and 10000 messages a minute")
         if not 1 <= self.smtp_timeout <= 120:
             raise ConfigError("REGISTRY_SMTP_TIMEOUT must be between 1 and 120 seconds")
         if self.log_format not in ("json", "text"):

@@ -17,12 +17,17 @@ class MailNotSent(Exception):
     """The SMTP server could not be reached or refused the message; str() says why."""
 
 
+class RecipientRefused(MailNotSent):
+    """The SMTP server refused the recipient for good (a 5xx answer to RCPT TO): the address bounces, and
+    sending again will not help."""
+
+
 def configured(settings: Settings) -> bool:
     return bool(settings.smtp_url)
 
 
-def send(settings: Settings, to: str, subject: str, text: str) -> str:
-    """Hand one plain-text message to the SMTP server; its Message-ID."""
+def send(settings: Settings, to: str, subject: str, text: str, headers: dict[str, str] | None = None) -> str:
+    """Hand one plain-text message to the SMTP server, with extra `headers` if given; its Message-ID."""
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to
@@ -30,6 +35,8 @@ def send(settings: Settings, to: str, subject: str, text: str) -> str:
     message["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or "localhost")
     # Links must reach the reader whole (a person may read the message in a terminal, as from the local
     # debugging server): no quoted-printable soft breaks in them while the text allows it.
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text, cte="7bit" if text.isascii() and max(map(len, text.splitlines())) < 998 else None)
     url = urlsplit(settings.smtp_url)
     try:
@@ -44,6 +51,10 @@ def send(settings: Settings, to: str, subject: str, text: str) -> str:
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        error = RecipientRefused if codes and all(500 <= code < 600 for code in codes) else MailNotSent
+        raise error(f"{type(exc).__name__}: {exc}"[:500]) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise MailNotSent(f"{type(exc).__name__}: {exc}"[:500]) from None
     return message["Message-ID"]

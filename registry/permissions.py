@@ -150,6 +150,8 @@ POLICY: dict[str, Rule] = {
     "network:claim": _publisher_of("network"),
     # What a network's editors review about its coverage (notes that refer to contact points it lacks).
     "network:review": _publisher_of("network"),
+    # How true a network's directory is (verification rounds, freshness): its editors, and admins.
+    "network:verify": _any_publisher_or_admin("network"),
     "audit:read": _scope("admin"),
     "clients:manage": _scope("admin"),
     "keys:rotate": _scope("admin"),

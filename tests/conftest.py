@@ -258,15 +258,18 @@ def visit(browser):
 # -- mail: a real SMTP server process (aiosmtpd) delivering into a Maildir the tests read ---------------
 
 class MailServer:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, handler: str = "aiosmtpd.handlers.Mailbox"):
         import mailbox
 
         mailbox.Maildir(str(folder), create=True)  # with its cur, new and tmp folders
         self.folder, self.port = folder, free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
+        # The tests' folder on the path: a handler of tests/mail_handlers.py may be named.
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                        os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
-                                         "-c", "aiosmtpd.handlers.Mailbox", str(folder)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                         "-c", handler, str(folder)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as probe:

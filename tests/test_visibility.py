@@ -34,7 +34,7 @@ AUTHORITY_WITH_PARTNER_CHANNEL = "local:kg-gpo"
 
 # Path parameters, by the collection the parameter follows: real records of the seeded directory.
 # Routes that answer only a scope (admin, federation:read), whatever the directory tier.
-SCOPE_GATED = re.compile(r"^/api/v1/(admin/|federation/|subscriptions(/|$)|networks/[^/]+/gaps$)")
+SCOPE_GATED = re.compile(r"^/api/v1/(admin/|federation/|subscriptions(/|$)|networks/[^/]+/(gaps|freshness)$)")
 PATH_VALUES = {
     "countries": ["KG", "KZ"],
     "networks": ["casc"],

@@ -7,7 +7,7 @@ from registry.api.args import NoArgs, RegistryBlueprint, if_match_version, reque
 from registry.api.publishing import IF_MATCH, ITEM_ERRORS, WRITE_ERRORS, add_history_route, write_errors
 from registry.api.responses import also_as, export_response, json_response, negotiated, record_response
 from registry.exports import JSON, JSON_LD, VCARD, jsonld, vcard
-from registry.services import coverage, networks, publishing
+from registry.services import coverage, networks, publishing, verification
 
 blp = RegistryBlueprint("networks", __name__, description="Cooperation networks and their member authorities.")
 
@@ -110,6 +110,20 @@ def network_gaps(_args, code):
     """For the network's editors (publish:<network>): the notes in force that send people to a kind of
     contact point (any 24/7 contact point, say), each with the countries that have none."""
     return json_response(coverage.gaps(context(), code, caller()))
+
+
+@blp.route("/networks/<spelling:code>/freshness")
+@blp.arguments(NoArgs, location="query")
+@blp.response(200, {"$ref": "#/components/schemas/Freshness"}, content_type="application/json")
+@blp.alt_response(400, response="BAD_REQUEST", description="Unknown query parameter")
+@blp.alt_response(401, response="UNAUTHORIZED", description="No valid token")
+@blp.alt_response(403, response="FORBIDDEN", description="The token neither publishes for this network nor is admin")
+@blp.alt_response(404, response="NOT_FOUND", description="No such network")
+def network_freshness(_args, code):
+    """For the network's editors (publish:<network>) and admins: how many of the contact points this node
+    publishes for the network are confirmed, due, unanswered and bounced, and each of them, the least
+    recently verified first (verification rounds: `registry verify run`)."""
+    return json_response(verification.freshness(context(), caller(), code))
 
 
 add_history_route(blp, item="/networks/<spelling:code>", record_type="network", id_param="code")

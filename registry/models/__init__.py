@@ -16,6 +16,7 @@ from registry.models.records import (
 )
 from registry.models.search import SearchCursor, SearchDocumentRow, SearchFacet
 from registry.models.seed import SeededVersion
+from registry.models.verification import ChangeProposal, VerificationRequest
 
 __all__ = [
     "Arrival",
@@ -47,4 +48,6 @@ __all__ = [
     "WebSession",
     "SyncState",
     "TrustedOrigin",
+    "ChangeProposal",
+    "VerificationRequest",
 ]

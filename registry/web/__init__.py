@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from registry.web import accounts, console, errors, i18n, security, sessions, views
+from registry.web import accounts, console, errors, i18n, security, sessions, verification, views
 
 
 def init_web(app: Flask) -> None:
@@ -16,4 +16,5 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(verification.bp)
     errors.init_error_pages(app)

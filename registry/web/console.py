@@ -30,7 +30,7 @@ from registry.errors import (
 from registry.federation import peers
 from registry.federation.status import sync_status
 from registry.permissions import EDITOR_ROLE, SCOPES, allows, require
-from registry.services import Page, editing, publishing
+from registry.services import Page, editing, publishing, verification
 from registry.services.history import record_history
 from registry.web import schema_forms
 
@@ -239,6 +239,47 @@ def hand_over(record_id: str):
         return render_template("console_hand_over.html", record=current, values=values,
                                errors=problem.extensions["errors"]), 422
     return redirect(url_for("console.record", record_type="contact_point", record_id=incoming["id"], saved=1), 303)
+
+
+# Verification: how true the network's directory is, rounds, reminders and the changes holders propose
+
+@bp.get("/networks/<network>/freshness")
+@signed_in
+def freshness(network: str):
+    report = verification.freshness(context(), g.caller, network)
+    return render_template("console_freshness.html", network=report["network"], report=report,
+                           round=request.args.to_dict(), proposals=len(verification.proposals(
+                               context(), g.caller, report["network"])))
+
+
+@bp.post("/networks/<network>/freshness/round")
+@signed_in
+def verification_round(network: str):
+    result = verification.run(context(), network, caller=g.caller)
+    return redirect(url_for("console.freshness", network=network, asked=len(result.asked),
+                            reminded=len(result.reminded), bounced=len(result.bounced), failed=len(result.failed),
+                            deferred=result.deferred), 303)
+
+
+@bp.post("/networks/<network>/freshness/ask/<path:record_id>")
+@signed_in
+def verification_ask(network: str, record_id: str):
+    outcome = verification.ask(context(), g.caller, record_id)
+    return redirect(url_for("console.freshness", network=network, one=outcome), 303)
+
+
+@bp.get("/networks/<network>/proposals")
+@signed_in
+def proposals(network: str):
+    found = verification.proposals(context(), g.caller, network)
+    return render_template("console_proposals.html", network=network, proposals=found)
+
+
+@bp.post("/networks/<network>/proposals/<int:proposal_id>/<any(accept, dismiss):action>")
+@signed_in
+def review_proposal(network: str, proposal_id: int, action: str):
+    verification.review(context(), g.caller, proposal_id, action == "accept")
+    return redirect(url_for("console.proposals", network=network), 303)
 
 
 # People
