@@ -5,7 +5,7 @@ those who answer first. The API and the page read the same answer."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from conftest import client_with
@@ -13,6 +13,7 @@ from test_api import assert_valid
 from test_people import make_person, signed_in_client
 
 import registry.services
+import registry.web.display
 
 KG = "/api/v1/lookup?country=KG"
 
@@ -90,3 +91,16 @@ def test_the_page_says_what_the_api_says(app, at, moment, english, russian):
         assert "Only the 24/7 line answers now." in page
     page = client.get("/lookup?country=KG", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     assert russian in re.sub(r"\s+", " ", page)
+
+
+def test_a_contact_point_confirmed_today_says_so_on_the_page(app, monkeypatch):
+    """A verification round's "all correct" sets verified_at to the day: the page reads it as "today"."""
+    ctx = app.extensions["registry"]
+    _, secret = make_person(ctx, "verified-today@example.org", "practitioner")
+    client = signed_in_client(app, "verified-today@example.org", secret)
+    monkeypatch.setattr(registry.web.display, "today", lambda: date(2026, 9, 1))  # the seeded verified_at
+    page = client.get("/lookup?country=KG", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Verified today" in page and "Not verified yet" in page
+    monkeypatch.setattr(registry.web.display, "today", lambda: date(2026, 9, 2))
+    page = client.get("/lookup?country=KG", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Vérifié le 1 septembre 2026" in page

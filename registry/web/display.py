@@ -118,6 +118,15 @@ def day(value: str | date | None) -> str:
     return format_date(value, "long", locale=locale())
 
 
+def verified(value: str | None) -> str:
+    """When the holder of a post last confirmed its record: "today" says a round has just been answered."""
+    if not value:
+        return gettext("Not verified yet")
+    if date.fromisoformat(value[:10]) == today():
+        return gettext("Verified today")
+    return gettext("Verified on %(date)s", date=day(value))
+
+
 URGENCY = {"emergency": _l("Emergency"), "urgent": _l("Urgent"), "routine": _l("Routine")}
 CHANNELS = {"email": _l("E-mail"), "phone": _l("Telephone"), "secure_platform": _l("Secure platform"),
             "diplomatic": _l("Diplomatic channel"), "interpol": _l("INTERPOL"), "postal": _l("Post"), "fax": _l("Fax")}
@@ -262,7 +271,7 @@ def register(bp: Blueprint) -> None:
                            "request_name": lambda c: term_name("request_types", c),
                            "hours": hours_text, "day": day, "local_now": local_now,
                            "local_time": local_time, "language_name": language_name,
-                           "reachability": reachability_text,
+                           "reachability": reachability_text, "verified": verified,
                            "format_number": lambda n: format_decimal(n),
                            "procedure_channel": label(PROCEDURE_CHANNELS),
                            "procedure_field": label(PROCEDURE_FIELDS), "field_label": field_label,
