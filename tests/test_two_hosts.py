@@ -34,7 +34,7 @@ def _serve(env: dict, port: int, log) -> subprocess.Popen:
         try:
             if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting its workers
             time.sleep(0.2)
     os.killpg(server.pid, signal.SIGKILL)
     raise RuntimeError(f"registry serve on {port} did not start")
