@@ -168,3 +168,10 @@ def test_a_cache_hit_reads_no_table_and_a_write_elsewhere_is_still_seen_at_once(
     finally:
         elsewhere.db.dispose()
     assert [a["id"] for a in client.get("/api/v1/authorities?country=KG").get_json()] == ["local:kg-gpo"]
+
+
+def test_freshness_follows_more_than_the_records_and_is_never_kept(app, tokens):
+    from conftest import client_with
+
+    answer = client_with(app, tokens("publish:casc")).get("/api/v1/networks/casc/freshness")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"

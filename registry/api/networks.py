@@ -123,7 +123,11 @@ def network_freshness(_args, code):
     """For the network's editors (publish:<network>) and admins: how many of the contact points this node
     publishes for the network are confirmed, due, unanswered and bounced, and each of them, the least
     recently verified first (verification rounds: `registry verify run`)."""
-    return json_response(verification.freshness(context(), caller(), code))
+    response = json_response(verification.freshness(context(), caller(), code))
+    # It follows the verification requests (sent, reminded, bounced) as well as the records: the data
+    # version does not see those, so neither the response cache nor a client may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 add_history_route(blp, item="/networks/<spelling:code>", record_type="network", id_param="code")
