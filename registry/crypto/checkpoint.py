@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import orjson
-import rfc8785
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from registry.crypto import canonical
 from registry.crypto.envelope import ALGORITHMS, REGISTRY, InvalidEnvelope
 
 CHECKPOINT_TYPE = "registry-checkpoint+jws"
@@ -41,7 +41,7 @@ def sign(keys: KeySet, *, origin: str, as_of_seq: int, issued_at: str, count: in
     (key,) = keys.keys
     claims = {"origin": origin, "as_of_seq": as_of_seq, "issued_at": issued_at, "count": count, "digest": digest}
     header = {"alg": key.alg, "kid": key.kid, "typ": CHECKPOINT_TYPE}
-    return jws.serialize_compact(header, rfc8785.dumps(claims), key, registry=REGISTRY)
+    return jws.serialize_compact(header, canonical.dumps(claims), key, registry=REGISTRY)
 
 
 def kid_of(signed: str) -> str | None:

@@ -13,13 +13,13 @@ import base64
 import hashlib
 
 import orjson
-import rfc8785
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from registry.contracts import BASE_URI, RECORD_SCHEMAS
+from registry.crypto import canonical
 
 ENVELOPE_TYPE = "registry-record+jws"
 # EdDSA named by its fully-specified identifier (RFC 9864: Ed25519), or ES256.
@@ -41,7 +41,7 @@ class InvalidEnvelope(ValueError):
 
 
 def body_hash(body: dict) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(rfc8785.dumps(body)).digest()).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.dumps(body)).digest()).rstrip(b"=").decode()
 
 
 def sign(keys: KeySet, *, origin: str, seq: int, record_id: str, record_type: str, version: int, deleted: bool,
@@ -57,7 +57,7 @@ def sign(keys: KeySet, *, origin: str, seq: int, record_id: str, record_type: st
     if deleted and deleted_by:
         claims["deleted_by"] = deleted_by
     header = {"alg": key.alg, "kid": key.kid, "typ": ENVELOPE_TYPE}
-    return jws.serialize_compact(header, rfc8785.dumps(claims), key, registry=REGISTRY)
+    return jws.serialize_compact(header, canonical.dumps(claims), key, registry=REGISTRY)
 
 
 def verify(envelope: str, keys: KeySet) -> dict:

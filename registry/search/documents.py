@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -173,15 +173,20 @@ def forget_member_networks(session: Session) -> None:
     session.info.pop(MEMBER_NETWORKS, None)
 
 
+# An authority's dependents in one query: the write path asks it of every authority written.
+_AUTHORITY_DEPENDENTS = union_all(
+    select(literal("contact_point"), models.ContactPoint.id).where(models.ContactPoint.authority_id == bindparam("id")),
+    select(literal("emergency_note"), models.EmergencyNote.id)
+    .where(models.EmergencyNote.scope_authority_id == bindparam("id")),
+)
+
+
 def dependents(session: Session, record_type: str, row,
                former_members: set[str] = frozenset()) -> list[tuple[str, str]]:
     """(type, id) of the other documents built from this record: an authority's contact points and
     the notes scoped to it; a network's members, past and present."""
     if record_type == "authority":
-        cp, note = models.ContactPoint, models.EmergencyNote
-        return ([("contact_point", i) for i in session.scalars(select(cp.id).where(cp.authority_id == row.id))]
-                + [("emergency_note", i) for i in session.scalars(
-                    select(note.id).where(note.scope_authority_id == row.id))])
+        return [tuple(dependent) for dependent in session.execute(_AUTHORITY_DEPENDENTS, {"id": row.id})]
     if record_type == "network":
         member = models.NetworkMember
         current = set(session.scalars(select(member.authority_id).where(member.network_id == row.id)))

@@ -74,11 +74,13 @@ def _lock_counter(session: Session) -> models.ArrivalCounter:
     cached = session.info.get(ARRIVAL_COUNTER)
     if cached and cached[0] is transaction:
         return cached[1]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(models.ArrivalCounter).values(id=1, last=0, epoch=secrets.token_hex(4))
-                    .on_conflict_do_nothing())
-    counter = session.scalars(select(models.ArrivalCounter).where(models.ArrivalCounter.id == 1)
-                              .with_for_update()).one()
+    query = select(models.ArrivalCounter).where(models.ArrivalCounter.id == 1).with_for_update()
+    counter = session.scalars(query).one_or_none()
+    if counter is None:  # the node's first arrival: create the row (or find it created meanwhile), then lock it
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(models.ArrivalCounter).values(id=1, last=0, epoch=secrets.token_hex(4))
+                        .on_conflict_do_nothing())
+        counter = session.scalars(query).one()
     session.info[ARRIVAL_COUNTER] = (transaction, counter)
     return counter
 

@@ -300,13 +300,16 @@ def lock_origin(session: Session, origin: str) -> models.OriginSequence:
     transaction = session.get_transaction()
     if (origin, transaction) in locked:
         return locked[origin, transaction]
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(models.OriginSequence).values(origin=origin, last_seq=0).on_conflict_do_nothing()
-    )
     query = select(models.OriginSequence).where(models.OriginSequence.origin == origin).with_for_update()
+    counter = session.scalars(query).one_or_none()
+    if counter is None:  # an origin's first write: create the row (or find it created meanwhile), then lock it
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(models.OriginSequence).values(origin=origin, last_seq=0).on_conflict_do_nothing()
+        )
+        counter = session.scalars(query).one()
     locked.clear()
-    locked[origin, transaction] = counter = session.scalars(query).one()
+    locked[origin, transaction] = counter
     return counter
 
 
