@@ -276,3 +276,33 @@ def test_bodies_nested_within_the_limit_are_read(make_app):
     nested = '{"names": ' + '{"a": ' * 30 + "1" + "}" * 30 + "}"
     response = app.test_client().post(AUTHORITIES, data=nested, content_type="application/json", headers=publisher)
     problem(response, 422)
+
+
+def test_worker_memory_storage_cleans_at_most_once_a_second_and_counts_as_memory_storage():
+    import threading
+
+    from limits import RateLimitItemPerSecond
+    from limits.storage import MemoryStorage, storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from registry.api.limits import WorkerMemoryStorage, _storage_uri
+
+    storage = storage_from_string(_storage_uri("memory://"))
+    assert isinstance(storage, WorkerMemoryStorage)
+    started = []
+    original = threading.Timer.start
+    threading.Timer.start = lambda timer: (started.append(timer), original(timer))[1]
+    try:
+        ours, theirs = FixedWindowRateLimiter(storage), FixedWindowRateLimiter(MemoryStorage())
+        limit = RateLimitItemPerSecond(50)
+        answers = []
+        for _ in range(200):
+            answers.append((ours.hit(limit, "a"), theirs.hit(limit, "a")))
+            threading.Event().wait(0.0005)
+    finally:
+        threading.Timer.start = original
+    assert all(a == b for a, b in answers), "the same hits must be allowed and refused"
+    ours_started = [t for t in started if getattr(t, "function", None).__self__ is storage]
+    assert len(ours_started) <= 2, f"{len(ours_started)} cleaning threads in well under a second"
+    assert len(started) - len(ours_started) > len(ours_started), "MemoryStorage itself starts more"
+    assert _storage_uri("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379"

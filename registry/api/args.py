@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 import marshmallow as ma
@@ -24,9 +25,21 @@ from registry.search.text import MAX_QUERY_CHARS
 from registry.services import Page
 
 
+@functools.cache
+def _schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
+    return schema_class()
+
+
 class _StrictParser(FlaskParser):
     # webargs ignores unknown query parameters by default; the registry refuses them.
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, ma.RAISE)
+
+    def _get_schema(self, argmap, req) -> ma.Schema:
+        # Routes name their schema by class, which webargs would instantiate (deep-copying every field) on
+        # each request; a schema holds no state between loads, so one instance per class serves them all.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return _schema_instance(argmap)
+        return super()._get_schema(argmap, req)
 
     def load_querystring(self, req, schema: ma.Schema):
         """The query string, refused first when it names a parameter the route does not take (with the

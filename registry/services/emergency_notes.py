@@ -56,9 +56,12 @@ def retirements(notes, authorities: dict[str, tuple[str, list[str]]]) -> dict[st
     """What `retired_channels` answers, from notes in force already read (others are ignored)."""
     out: dict[str, dict] = {authority_id: {} for authority_id in authorities}
     for note in notes:
+        channels = note.body.get("retires_channels")
+        if not channels:
+            continue
         for authority_id, (country, codes) in authorities.items():
             if note.scope_authority_id == authority_id or note.scope_country == country or note.scope_network in codes:
-                for channel in note.body.get("retires_channels", []):
+                for channel in channels:
                     out[authority_id].setdefault((channel["kind"], channel["value"]), note.id)
     return out
 

@@ -61,16 +61,19 @@ def lookup(ctx: Context, query: LookupQuery, page: Page, tier: Tier) -> dict:
         count, listed, reasons = _authority_statements(shape, _authorities_matching(ctx, query.q, country, tier))
 
     with ctx.db.read() as session:
-        total = session.scalar(count, params)
-        rows = session.execute(listed, params).all()
+        # Every statement here is Core, on tables: run on the session's connection, without the ORM's
+        # execution layer around each.
+        connection = session.connection()
+        total = connection.scalar(count, params)
+        rows = connection.execute(listed, params).all()
         ids = [row.id for row in rows]
-        networks = network_codes_of(session, ids)
-        contact_points, points_withheld = _contact_points(session, ids, on, tier, query.urgent)
-        in_force = session.execute(_NOTES_IN_FORCE, {"country": country, "ids": ids, "on": on, "networks": sorted(
+        networks = network_codes_of(connection, ids)
+        contact_points, points_withheld = _contact_points(connection, ids, on, tier, query.urgent)
+        in_force = connection.execute(_NOTES_IN_FORCE, {"country": country, "ids": ids, "on": on, "networks": sorted(
             {code for codes in networks.values() for code in codes})}).all()
         notes = [n for n in in_force if concerns(n, crime, request[1] if request else None)]
         retired = retirements(in_force, {i: (country, networks[i]) for i in ids})
-        how = procedures.for_lookup(session, country, request[1] if request else None, tier)
+        how = procedures.for_lookup(connection, country, request[1] if request else None, tier)
 
     # A note for a country or a network applies to every authority on the page: represented once.
     represented = {n.id: represent("emergency_note", n, tier) for n in notes}
@@ -268,18 +271,18 @@ _NOTES_IN_FORCE = (
     .order_by(N.c.id))
 
 
-def _contact_points(session, authority_ids, on, tier: Tier, urgent: bool) -> tuple[dict, dict]:
+def _contact_points(connection, authority_ids, on, tier: Tier, urgent: bool) -> tuple[dict, dict]:
     """The current contact points of each authority as `tier` sees them, and how many the tier
     withholds: whole contact points, and the names and direct lines of persons."""
     if not authority_ids:
         return {}, {}
     params = {"ids": authority_ids, "on": on}
     if not can_see("contact_point", {}, tier):
-        counts = session.execute(_POINTS_COUNTED, params)
+        counts = connection.execute(_POINTS_COUNTED, params)
         return {}, {authority_id: {"contact_points": n, "contact_persons": 0} for authority_id, n in counts}
     shown = defaultdict(list)
     withheld = defaultdict(lambda: {"contact_points": 0, "contact_persons": 0})
-    for row in session.execute(_POINTS_URGENT if urgent else _POINTS, params):
+    for row in connection.execute(_POINTS_URGENT if urgent else _POINTS, params):
         record = represent("contact_point", row, tier)
         if "person" in row.body and "person" not in record:
             withheld[row.authority_id]["contact_persons"] += 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, exists, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -42,11 +43,12 @@ def list_procedures(ctx: Context, wanted: ProcedureFilters, page: Page, tier: Ti
                         lambda row: represent("procedure", row, tier))
 
 
-def for_lookup(session: Session, country: str, request_codes: set[str] | None, tier: Tier) -> list[dict]:
+def for_lookup(connection: Session | Connection, country: str, request_codes: set[str] | None,
+               tier: Tier) -> list[dict]:
     """The procedures of a country for the asked request type (a broader or narrower one counts), or
     all of the country's when no request type is asked."""
     statement = _FOR_LOOKUP_BY_REQUEST if request_codes else _FOR_LOOKUP
-    rows = session.execute(statement, {"country": country, "requests": sorted(request_codes or ()),
+    rows = connection.execute(statement, {"country": country, "requests": sorted(request_codes or ()),
                                        "visibilities": visible_tiers(tier)})
     return [record for record in (represent("procedure", row, tier) for row in rows) if record is not None]
 

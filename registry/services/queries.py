@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -51,11 +52,11 @@ def paginate(session: Session, query, page: Page, represent) -> PageResult:
     return PageResult([item for item in map(represent, rows) if item is not None], total, page)
 
 
-def network_codes_of(session: Session, authority_ids: list[str]) -> dict[str, list[str]]:
+def network_codes_of(connection: Session | Connection, authority_ids: list[str]) -> dict[str, list[str]]:
     """authority id -> codes of the networks that list it as a member."""
     out: dict[str, list[str]] = {a: [] for a in authority_ids}
     if authority_ids:
-        for authority_id, code in session.execute(_NETWORK_CODES, {"ids": authority_ids}):
+        for authority_id, code in connection.execute(_NETWORK_CODES, {"ids": authority_ids}):
             out[authority_id].append(code)
     return out
 
