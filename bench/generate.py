@@ -559,6 +559,11 @@ def ensure(database_url: str = DEFAULT_DATABASE_URL, *, force: bool = False, aut
         if counts != plan.expected():
             raise SystemExit(f"expected {plan.expected()}, the database holds {counts} "
                              f"(another data set in it? use a fresh database or --force)")
+        if ctx.db.dialect == "postgresql":
+            # The planner's statistics for the new rows, as autovacuum would gather them some time after a
+            # bulk load: without them, small tables (network members) are read by sequential scans.
+            with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("ANALYZE")
         return counts
     finally:
         ctx.db.dispose()
