@@ -19,6 +19,7 @@ statements for all of it (`_Batch.finish`), before the call returns.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -50,7 +51,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
-from registry.search.documents import CHUNK, forget_member_networks
+from registry.search.documents import CHUNK, forget_member_networks, know_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -118,7 +119,7 @@ def write_records(session: Session, taxonomy: Taxonomy, writes: list[RecordWrite
     they had been made one by one.
     """
     counter = lock_origin(session, origin)
-    batch = _Batch(session, [(write.record_type, write.record_id) for write in writes])
+    batch = _Batch(session, [(write.record_type, write.record_id, write.body) for write in writes])
     try:
         results = [_write(session, taxonomy, batch, counter, write, origin=origin, actor=actor,
                           signing_keys=signing_keys, now=now, caller=caller) for write in writes]
@@ -203,7 +204,8 @@ def apply_copies(session: Session, copies: list[tuple[dict, str, str]], *, log: 
                  repair: bool = False) -> list[tuple[CopyOutcome, str | None]]:
     """Apply versions of foreign origins' records, in order, each given as (claims, envelope, actor).
     For each, as `_apply` says, its outcome, and why when quarantined."""
-    batch = _Batch(session, [(claims["type"], claims["id"]) for claims, _signed, _actor in copies])
+    batch = _Batch(session, [(claims["type"], claims["id"], None if claims["deleted"] else claims["body"])
+                             for claims, _signed, _actor in copies])
     outcomes = [_apply(session, batch, claims, signed, actor=actor, log=log, repair=repair)
                 for claims, signed, actor in copies]
     batch.finish()
@@ -391,10 +393,11 @@ _ROWS = {t.name: select(t.model).where(t.model.id.in_(bindparam("ids"))) for t i
 
 
 class _Batch:
-    """What a batch of writes shares: which tables hold its ids (read at once, with the rows it replaces),
-    and the terms and search documents it writes once it is done (`finish`)."""
+    """What a batch of writes shares: which tables hold its ids (read at once, with the rows it replaces,
+    and the networks of the authorities its arrivals name), and the terms and search documents it writes
+    once it is done (`finish`). `wanted`: the (type, id, body) of each write."""
 
-    def __init__(self, session: Session, wanted: list[tuple[str, str]]):
+    def __init__(self, session: Session, wanted: list[tuple[str, str, dict | None]]):
         self.session = session
         # id -> the record types whose table holds it, rows created by the batch included
         self.holders: dict[str, set[str]] = defaultdict(set)
@@ -404,15 +407,16 @@ class _Batch:
         self.replaced: set[str] = set()
         self.indexing = search_index.Indexing()
         self.loaded = self._read_holders(wanted)
+        know_member_networks(session, _named_authorities(wanted))
 
-    def _read_holders(self, wanted: list[tuple[str, str]]) -> list:
-        ids = sorted({record_id for _type, record_id in wanted})
+    def _read_holders(self, wanted: list[tuple[str, str, dict | None]]) -> list:
+        ids = sorted({record_id for _type, record_id, _body in wanted})
         for start in range(0, len(ids), CHUNK):
             for record_type, record_id in self.session.execute(_HOLDERS, {"ids": ids[start:start + CHUNK]}):
                 self.holders[record_id].add(record_type)
         # The rows the batch writes over, read in a query per type (and kept: a session holds rows weakly).
         replaced = defaultdict(set)
-        for record_type, record_id in wanted:
+        for record_type, record_id, _body in wanted:
             if record_type in self.holders.get(record_id, ()):
                 replaced[record_type].add(record_id)
         loaded = []
@@ -457,6 +461,19 @@ class _Batch:
         if self.indexing.written:
             search_index.index_records(session, self.indexing)
         self.terms, self.replaced, self.indexing = {}, set(), search_index.Indexing()
+
+
+def _named_authorities(wanted: list[tuple[str, str, dict | None]]) -> set[str]:
+    """The authorities whose networks the arrivals of these writes name (`arrivals.feed_filters`): the
+    authorities written and those the other records attach to. A body its schema refuses names none."""
+    named = set()
+    for record_type, record_id, body in wanted:
+        if record_type == "authority":
+            named.add(record_id)
+        elif isinstance(body, dict):
+            with suppress(KeyError, TypeError):
+                named.update(authority_id for _path, authority_id in RECORD_TYPES[record_type].attachments(body))
+    return {authority_id for authority_id in named if isinstance(authority_id, str)}
 
 
 _TERMS = models.RecordTerm.__table__
