@@ -160,7 +160,7 @@ MEMBER_NETWORKS = "registry_member_networks"
 
 def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     """The codes of the networks `authority_id` is a member of, read once per session until the single write
-    path changes a network's members (`forget_member_networks`)."""
+    path changes their networks' members (`forget_member_networks`)."""
     known = session.info.setdefault(MEMBER_NETWORKS, {})
     if authority_id not in known:
         member = models.NetworkMember
@@ -169,8 +169,12 @@ def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     return known[authority_id]
 
 
-def forget_member_networks(session: Session) -> None:
-    session.info.pop(MEMBER_NETWORKS, None)
+def forget_member_networks(session: Session, authority_ids) -> None:
+    """Forget what was read of these authorities' networks: a network listed them or stopped listing them."""
+    known = session.info.get(MEMBER_NETWORKS)
+    if known:
+        for authority_id in authority_ids:
+            known.pop(authority_id, None)
 
 
 # Lists of ids are sent in chunks: SQLite and PostgreSQL bound the parameters of one statement.

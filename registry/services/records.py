@@ -487,7 +487,7 @@ def _write_members(session: Session, network: models.Network, members: list[dict
     member = models.NetworkMember
     former = set(session.scalars(select(member.authority_id).where(member.network_id == network.id)))
     session.execute(delete(member).where(member.network_id == network.id))
-    forget_member_networks(session)
+    forget_member_networks(session, former | {m["authority_id"] for m in members})
     session.add_all(
         models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
                              authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))
