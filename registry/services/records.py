@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.crypto import envelope
-from registry.db import CHANGED_RECORDS, HELD, iso, utcnow
+from registry.db import CHANGED_RECORDS, HELD, PENDING, iso, utcnow
 from registry.errors import (
     Conflict,
     Forbidden,
@@ -358,6 +358,7 @@ def forget_loaded(session: Session) -> None:
     session.flush()
     session.expunge_all()
     session.info.pop(HELD, None)
+    session.info.pop(PENDING, None)
     session.info.pop("locked_origins", None)
     session.info.pop(ARRIVAL_COUNTER, None)
 
