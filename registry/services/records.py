@@ -51,7 +51,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
-from registry.search.documents import CHUNK, forget_member_networks, know_member_networks
+from registry.search.documents import CHUNK, MEMBER_NETWORKS, forget_member_networks, know_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -352,13 +352,14 @@ def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
 
 
 def forget_loaded(session: Session) -> None:
-    """Write what is pending and drop every object the session holds, so that a long transaction
-    (a snapshot of 100,000 records) keeps its memory flat. The row locks stay with the transaction;
-    the locked counters are read again when next needed."""
+    """Write what is pending and drop every object the session holds (and what it read of the authorities'
+    networks), so that a long transaction (a snapshot of 100,000 records) keeps its memory flat. The row
+    locks stay with the transaction; the locked counters are read again when next needed."""
     session.flush()
     session.expunge_all()
     session.info.pop(HELD, None)
     session.info.pop(PENDING, None)
+    session.info.pop(MEMBER_NETWORKS, None)
     session.info.pop("locked_origins", None)
     session.info.pop(ARRIVAL_COUNTER, None)
 
