@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, object_mapper, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 WRITE_OPTION = "registry_write"
@@ -117,6 +117,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 HELD = "registry_held"
+# The objects a write session was given and has not written yet, by identity key (see `held_row`).
+PENDING = "registry_pending"
 
 
 def _hold_for_the_transaction(sessions: sessionmaker) -> None:
@@ -132,10 +134,35 @@ def _hold_for_the_transaction(sessions: sessionmaker) -> None:
     def release(session, instance):
         session.info.get(HELD, {}).pop(id(instance), None)
 
+    def added(session, instance):
+        key = object_mapper(instance).identity_key_from_instance(instance)
+        if None not in key[1]:
+            session.info.setdefault(PENDING, {})[key] = instance
+
+    def written(session, instance):
+        pending = session.info.get(PENDING)
+        if pending:
+            pending.pop(object_mapper(instance).identity_key_from_instance(instance), None)
+
     event.listen(sessions, "loaded_as_persistent", hold)
     event.listen(sessions, "pending_to_persistent", hold)
     event.listen(sessions, "persistent_to_detached", release)
     event.listen(sessions, "persistent_to_deleted", release)
+    event.listen(sessions, "transient_to_pending", added)
+    event.listen(sessions, "pending_to_persistent", written)
+    event.listen(sessions, "pending_to_transient", written)
+
+
+def held_row(session: Session, model, primary_key):
+    """`session.get`, which also finds an object added to a write session and not written yet without
+    writing every pending object first: a batch of writes reads the rows it stores (a contact point's
+    authority) without a flush per record."""
+    pending = session.info.get(PENDING)
+    if pending:
+        row = pending.get(session.identity_key(model, primary_key))
+        if row is not None:
+            return row
+    return session.get(model, primary_key)
 
 
 class Database:

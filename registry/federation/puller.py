@@ -8,7 +8,7 @@ Nothing unverified is applied. A page is checked whole before any of it is appli
 must be the next seq, signed by a key the origin published (`typ` and `alg` checked), claim that
 origin and carry an id in its namespace. A page that fails, or does not parse, is discarded whole
 and stops the origin for this round; a later round fetches it again. A valid page is applied by
-`records.apply_copy` and the cursor moves in the same transaction, so a puller killed at any point
+`records.apply_copies` and the cursor moves in the same transaction, so a puller killed at any point
 leaves either the whole page or none of it. A snapshot is downloaded to a temporary file first (so
 the peer streams it at network speed), then verified, and applied in one transaction only when its
 manifest's count and digest match.
@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from urllib.parse import urlencode
 
 import orjson
@@ -46,7 +47,7 @@ from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.services import checkpoints, watching
 from registry.services.change_log import restart_relayed_log
-from registry.services.records import apply_copy, discard_copy, forget_loaded, lock_origin
+from registry.services.records import apply_copies, discard_copy, forget_loaded, lock_origin
 
 logger = logging.getLogger(__name__)
 
@@ -438,8 +439,8 @@ class OriginPull:
             counter = lock_origin(session, self.origin)
             if counter.last_seq != cursor:
                 raise SyncFailure(f"{self.origin}'s cursor moved from {cursor} to {counter.last_seq} during the page")
-            for claims, signed in verified:
-                outcome, _reason = apply_copy(session, claims, signed, actor=self.actor_of(claims), log=True)
+            copies = [(claims, signed, self.actor_of(claims)) for claims, signed in verified]
+            for outcome, _reason in apply_copies(session, copies, log=True):
                 counts[outcome.value] += 1
             _count(session, self.origin, counts, source=self.peer.name, last_success_at=utcnow())
         self._add(counts)
@@ -467,16 +468,18 @@ class OriginPull:
                                       f"behind the {counter.last_seq} held here; not applied")
                 restart_relayed_log(session, self.origin)
                 held: set[str] = set()
-                for number, line in enumerate(spool, 1):
-                    claims, signed = orjson.loads(line)
-                    held.add(claims["id"])
+                done = 0
+                while lines := list(islice(spool, SNAPSHOT_BATCH)):
+                    copies = [(claims, signed, self.actor_of(claims)) for claims, signed in map(orjson.loads, lines)]
+                    held.update(claims["id"] for claims, _signed, _actor in copies)
                     # Only what the origin's checkpoint vouches for may overwrite a copy.
-                    outcome, _reason = apply_copy(session, claims, signed, actor=self.actor_of(claims), log=False,
-                                                  repair=repair and checked is not None)
-                    counts[outcome.value] += 1
-                    if number % SNAPSHOT_BATCH == 0:
+                    for outcome, _reason in apply_copies(session, copies, log=False,
+                                                         repair=repair and checked is not None):
+                        counts[outcome.value] += 1
+                    done += len(copies)
+                    if len(copies) == SNAPSHOT_BATCH:
                         forget_loaded(session)
-                        self.progress(number, count)
+                        self.progress(done, count)
                 if checked:
                     for record_type in RECORD_TYPES.values():
                         model = record_type.model

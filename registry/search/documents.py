@@ -160,7 +160,7 @@ MEMBER_NETWORKS = "registry_member_networks"
 
 def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     """The codes of the networks `authority_id` is a member of, read once per session until the single write
-    path changes a network's members (`forget_member_networks`)."""
+    path changes their networks' members (`forget_member_networks`)."""
     known = session.info.setdefault(MEMBER_NETWORKS, {})
     if authority_id not in known:
         member = models.NetworkMember
@@ -169,26 +169,56 @@ def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     return known[authority_id]
 
 
-def forget_member_networks(session: Session) -> None:
-    session.info.pop(MEMBER_NETWORKS, None)
+def forget_member_networks(session: Session, authority_ids) -> None:
+    """Forget what was read of these authorities' networks: a network listed them or stopped listing them."""
+    known = session.info.get(MEMBER_NETWORKS)
+    if known:
+        for authority_id in authority_ids:
+            known.pop(authority_id, None)
 
 
-# An authority's dependents in one query: the write path asks it of every authority written.
+# Lists of ids are sent in chunks: SQLite and PostgreSQL bound the parameters of one statement.
+CHUNK = 500
+
+
+def _chunks(ids: list[str]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+# Built once: the write path asks them of every batch.
+_MEMBER_NETWORKS_OF = select(models.NetworkMember.authority_id, models.NetworkMember.network_code).where(
+    models.NetworkMember.authority_id.in_(bindparam("ids")))
 _AUTHORITY_DEPENDENTS = union_all(
-    select(literal("contact_point"), models.ContactPoint.id).where(models.ContactPoint.authority_id == bindparam("id")),
+    select(literal("contact_point"), models.ContactPoint.id)
+    .where(models.ContactPoint.authority_id.in_(bindparam("ids"))),
     select(literal("emergency_note"), models.EmergencyNote.id)
-    .where(models.EmergencyNote.scope_authority_id == bindparam("id")),
+    .where(models.EmergencyNote.scope_authority_id.in_(bindparam("ids"))),
 )
 
 
-def dependents(session: Session, record_type: str, row,
-               former_members: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """(type, id) of the other documents built from this record: an authority's contact points and
-    the notes scoped to it; a network's members, past and present."""
-    if record_type == "authority":
-        return [tuple(dependent) for dependent in session.execute(_AUTHORITY_DEPENDENTS, {"id": row.id})]
-    if record_type == "network":
-        member = models.NetworkMember
-        current = set(session.scalars(select(member.authority_id).where(member.network_id == row.id)))
-        return [("authority", i) for i in sorted(current | set(former_members))]
-    return []
+def know_member_networks(session: Session, authority_ids) -> None:
+    """Read the networks of many authorities at once into what `member_networks` answers from."""
+    known = session.info.setdefault(MEMBER_NETWORKS, {})
+    missing = sorted({i for i in authority_ids if i not in known})
+    for chunk in _chunks(missing):
+        found: dict[str, set[str]] = {i: set() for i in chunk}
+        for authority_id, code in session.execute(_MEMBER_NETWORKS_OF, {"ids": chunk}):
+            found[authority_id].add(code)
+        known |= {i: frozenset(codes) for i, codes in found.items()}
+
+
+def dependents(session: Session, written: list[tuple[str, object, set[str]]]) -> list[tuple[str, str]]:
+    """(type, id) of the other documents built from the written records, given as (type, row, the ids of
+    the authorities that were members before) for networks: an authority's contact points and the notes
+    scoped to it; a network's members, past and present. Each once, in the order first named."""
+    authorities = list(dict.fromkeys(row.id for record_type, row, _ in written if record_type == "authority"))
+    networks = [(row.id, former) for record_type, row, former in written if record_type == "network"]
+    found: dict[tuple[str, str], None] = {}
+    for chunk in _chunks(authorities):
+        found |= dict.fromkeys(tuple(dependent) for dependent in session.execute(_AUTHORITY_DEPENDENTS, {"ids": chunk}))
+    member = models.NetworkMember
+    for network_id, former in networks:
+        current = set(session.scalars(select(member.authority_id).where(member.network_id == network_id)))
+        found |= dict.fromkeys(("authority", i) for i in sorted(current | set(former)))
+    return list(found)

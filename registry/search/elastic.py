@@ -118,12 +118,14 @@ class ElasticsearchSearch:
                 if not batch:
                     return indexed
                 touched: dict[str, str] = {}
+                written = []
                 for entry in batch:
                     touched[entry.record_id] = entry.type
                     row = session.get(RECORD_TYPES[entry.type].model, entry.record_id)
                     if row is not None:
                         former = _former_members(session, entry) if entry.type == "network" else set()
-                        touched.update({i: t for t, i in dependents(session, entry.type, row, former)})
+                        written.append((entry.type, row, former))
+                touched.update({i: t for t, i in dependents(session, written)})
                 actions = list(self._actions(session, touched))
                 cursors = {}
                 for entry in batch:

@@ -1,6 +1,6 @@
 """The SQL search index: SQLite FTS5 and PostgreSQL full text, in the registry's own database.
 
-`index_record` is called by the single write path inside the writing transaction, so the index is
+`index_records` is called by the single write path inside the writing transaction, so the index is
 never behind the records. Both engines share the portable tables (`search_documents`,
 `search_facets`) and the query shape; they differ in how words are matched and ranked:
 
@@ -21,6 +21,7 @@ when the caller's tier can find them (both vocabularies span every tier).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import orjson
@@ -35,11 +36,13 @@ from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
     APPLIES_TO_ALL_WHEN_ABSENT,
+    CHUNK,
     COUNTED_FACETS,
     SEARCHED_TYPES,
     SearchDocument,
     build,
     dependents,
+    know_member_networks,
 )
 from registry.search.text import Word, words
 from registry.visibility import Tier
@@ -55,69 +58,103 @@ REBUILD_BATCH = 1000
 
 # -- writing ---------------------------------------------------------------------------------------
 
-def index_record(session: Session, record_type: str, row, former_members: set[str] = frozenset(),
-                 first: bool = False) -> None:
-    """Bring the documents of `row`, and of the records whose documents draw on it, up to date. A row
-    stored for the `first` time has no document yet."""
-    if record_type in SEARCHED_TYPES:
-        _write_document(session, row.id, build(session, record_type, row), exists=not first)
-    for other_type, other_id in dependents(session, record_type, row, former_members):
-        other = session.get(RECORD_TYPES[other_type].model, other_id)
-        _write_document(session, other_id, build(session, other_type, other) if other is not None else None)
+@dataclass
+class Indexing:
+    """The records a batch of writes stored, whose documents, and those of the records built from them,
+    are written once the batch is done (`index_records`): each document is built once, from what the
+    transaction holds by then, whatever order the batch wrote its records in."""
+
+    # (type, row, the ids of the authorities that were members before, for a network) in write order
+    written: list[tuple[str, object, set[str]]] = field(default_factory=list)
+    # ids whose row was stored for the first time: they have no document yet
+    fresh: set[str] = field(default_factory=set)
+
+    def add(self, record_type: str, row, former_members: set[str] = frozenset(), first: bool = False) -> None:
+        if first:
+            self.fresh.add(row.id)
+        self.written.append((record_type, row, former_members))
 
 
-# The statements of `_write_document`, built once: it runs for every version written.
-_DOCUMENT_KEY = select(D.c.key).where(D.c.id == bindparam("id"))
+def index_records(session: Session, indexing: Indexing) -> None:
+    """Bring the documents of the written rows, and of the records whose documents draw on them, up to date."""
+    targets = {row.id: (record_type, row) for record_type, row, _ in indexing.written
+               if record_type in SEARCHED_TYPES}
+    for other_type, other_id in dependents(session, indexing.written):
+        if other_id not in targets:
+            targets[other_id] = (other_type, session.get(RECORD_TYPES[other_type].model, other_id))
+    know_member_networks(session, [i for i, (t, row) in targets.items() if t == "authority" and row is not None])
+    _write_documents(session, {i: build(session, t, row) if row is not None else None
+                               for i, (t, row) in targets.items()}, fresh=indexing.fresh)
+
+
+# The statements of `_write_documents`, built once: they run for every batch written.
+_DOCUMENT_KEYS = select(D.c.id, D.c.key).where(D.c.id.in_(bindparam("ids")))
 _DELETE_FACETS = delete(F).where(F.c.key == bindparam("key"))
 _DELETE_FTS = text("DELETE FROM search_fts WHERE rowid = :key")
 _DELETE_DOCUMENT = delete(D).where(D.c.key == bindparam("key"))
-_INSERT_DOCUMENT = insert(D).returning(D.c.key)
+# In the order of the documents given, so that each key goes with its document.
+_INSERT_DOCUMENT = insert(D).returning(D.c.key, sort_by_parameter_order=True)
 _UPDATE_DOCUMENT = update(D).where(D.c.key == bindparam("document_key"))
 _INSERT_FACETS = insert(F)
 _INSERT_FTS = text("INSERT INTO search_fts (rowid, names, text_public, text_partner, text_restricted, filters) "
                    "VALUES (:key, :names, :public, :partner, :restricted, :filters)")
+_UPDATE_VECTOR = text(
+    "UPDATE search_documents SET search_vector = "
+    "setweight(to_tsvector('registry_folded', :a), 'A') || setweight(to_tsvector('registry_folded', :b), 'B')"
+    " || setweight(to_tsvector('registry_folded', :c), 'C') || setweight(to_tsvector('registry_folded', :d), 'D')"
+    " WHERE key = :key")
+_INSERT_TERMS = text("INSERT INTO search_terms (term) SELECT unnest(CAST(:terms AS text[])) ON CONFLICT DO NOTHING")
 
 
-def _write_document(session: Session, record_id: str, document: SearchDocument | None, exists: bool = True) -> None:
-    key = session.scalar(_DOCUMENT_KEY, {"id": record_id}) if exists else None
+def _write_documents(session: Session, documents: dict[str, SearchDocument | None], fresh: set[str]) -> None:
+    """Replace the documents of the ids given (None: the record has none any more), a few statements for
+    all of them; `fresh` ids have none yet."""
     sqlite = session.bind.dialect.name == "sqlite"
-    if key is not None:
-        session.execute(_DELETE_FACETS, {"key": key})
+    keys: dict[str, int] = {}
+    held = [i for i in documents if i not in fresh]
+    for start in range(0, len(held), CHUNK):
+        keys |= dict(session.execute(_DOCUMENT_KEYS, {"ids": held[start:start + CHUNK]}).all())
+    if keys:
+        replaced = [{"key": key} for key in keys.values()]
+        session.execute(_DELETE_FACETS, replaced)
         if sqlite:
-            session.execute(_DELETE_FTS, {"key": key})
-    if document is None:
-        if key is not None:
-            session.execute(_DELETE_DOCUMENT, {"key": key})
+            session.execute(_DELETE_FTS, replaced)
+    gone = [{"key": keys[i]} for i, document in documents.items() if document is None and i in keys]
+    if gone:
+        session.execute(_DELETE_DOCUMENT, gone)
+    kept = [(keys[i], d) for i, d in documents.items() if d is not None and i in keys]
+    if kept:
+        session.execute(_UPDATE_DOCUMENT, [{"document_key": key, **_columns(d)} for key, d in kept])
+    new = [d for i, d in documents.items() if d is not None and i not in keys]
+    if new:
+        kept += zip(session.execute(_INSERT_DOCUMENT, [_columns(d) for d in new]).scalars().all(), new, strict=True)
+    if not kept:
         return
-    values = {
+    facets = [{"key": key, "facet": f, "value": v} for key, d in kept for f, v in sorted(d.facets)]
+    if facets:
+        session.execute(_INSERT_FACETS, facets)
+    texts = [(key, d, [d.names, *(d.text[t] for t in Tier)]) for key, d in kept]
+    if sqlite:
+        session.execute(_INSERT_FTS, [{"key": key, "filters": " ".join(SqliteSearch.filter_words(d)),
+                                       **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))}
+                                      for key, d, columns in texts])
+        return
+    # The vector is built from folded words, exactly the words queries are made of.
+    folded = [(key, [" ".join(words(column)) for column in columns]) for key, _d, columns in texts]
+    session.execute(_UPDATE_VECTOR, [{"key": key, **dict(zip("abcd", columns, strict=True))}
+                                     for key, columns in folded])
+    vocabulary = sorted({w for _key, columns in folded for column in columns for w in column.split()})
+    session.execute(_INSERT_TERMS, {"terms": vocabulary})
+
+
+def _columns(document: SearchDocument) -> dict:
+    return {
         "id": document.id, "type": document.type, "origin": document.origin, "min_tier": int(document.min_tier),
         "country": document.country, "authority_id": document.authority_id, "kind": document.kind,
         "valid_from": document.valid_from, "valid_until": document.valid_until, "names": document.names,
         "sort_name": document.sort_name, "facet_values": document.facet_values,
         **{column: document.text[tier] for column, tier in zip(TEXT_COLUMNS, Tier, strict=True)},
     }
-    if key is None:
-        key = session.execute(_INSERT_DOCUMENT, values).scalar_one()
-    else:
-        session.execute(_UPDATE_DOCUMENT, {"document_key": key, **values})
-    if document.facets:
-        session.execute(_INSERT_FACETS, [{"key": key, "facet": f, "value": v} for f, v in sorted(document.facets)])
-    columns = [document.names, *(document.text[t] for t in Tier)]
-    if sqlite:
-        session.execute(_INSERT_FTS,
-                        {"key": key, "filters": " ".join(SqliteSearch.filter_words(document)),
-                         **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))})
-        return
-    # The vector is built from folded words, exactly the words queries are made of.
-    folded = [" ".join(words(column)) for column in columns]
-    session.execute(text(
-        "UPDATE search_documents SET search_vector = "
-        "setweight(to_tsvector('registry_folded', :a), 'A') || setweight(to_tsvector('registry_folded', :b), 'B')"
-        " || setweight(to_tsvector('registry_folded', :c), 'C') || setweight(to_tsvector('registry_folded', :d), 'D')"
-        " WHERE key = :key"), {"key": key, **dict(zip("abcd", folded, strict=True))})
-    vocabulary = sorted({w for column in folded for w in column.split()})
-    session.execute(text("INSERT INTO search_terms (term) SELECT unnest(CAST(:terms AS text[])) "
-                         "ON CONFLICT DO NOTHING"), {"terms": vocabulary})
 
 
 def rebuild_documents(db, progress: Progress = silent) -> int:
@@ -134,11 +171,11 @@ def rebuild_documents(db, progress: Progress = silent) -> int:
         for record_type, ids in live.items():
             model = RECORD_TYPES[record_type].model
             for start in range(0, len(ids), REBUILD_BATCH):
-                for row in session.scalars(select(model).where(model.id.in_(ids[start:start + REBUILD_BATCH]))):
-                    document = build(session, record_type, row)
-                    if document is not None:
-                        _write_document(session, row.id, document)
-                        count += 1
+                rows = session.scalars(select(model).where(model.id.in_(ids[start:start + REBUILD_BATCH]))).all()
+                know_member_networks(session, [row.id for row in rows] if record_type == "authority" else [])
+                documents = {row.id: build(session, record_type, row) for row in rows}
+                _write_documents(session, documents, fresh=set(documents))
+                count += sum(document is not None for document in documents.values())
                 session.expunge_all()
                 done += len(ids[start:start + REBUILD_BATCH])
                 progress(done, total)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from registry import models
-from registry.db import utcnow
+from registry.db import held_row, utcnow
 from registry.search.documents import member_networks
 from registry.visibility import Tier, record_tier
 
@@ -60,10 +60,10 @@ def feed_filters(session: Session, record_type: str, row) -> tuple[str | None, s
     if record_type == "procedure":
         return row.country, {row.owner_network}
     if record_type == "contact_point":
-        authority = session.get(models.Authority, row.authority_id)
+        authority = held_row(session, models.Authority, row.authority_id)
         roles = {role["network"] for role in row.body.get("roles", [])}
         return (authority.country if authority else None), roles | memberships(row.authority_id)
-    authority = session.get(models.Authority, row.scope_authority_id) if row.scope_authority_id else None
+    authority = held_row(session, models.Authority, row.scope_authority_id) if row.scope_authority_id else None
     country = row.scope_country or (authority.country if authority else None)
     return country, {row.scope_network} - {None} | memberships(row.scope_authority_id)
 

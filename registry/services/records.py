@@ -1,17 +1,25 @@
 """The single write path of federated records, and their representation.
 
-`write_record` is the only code that changes a record: it checks the body, bumps the version,
-writes the row, its projections and its search documents, and appends the change-log row with the
-next gap-free sequence number of the origin and the signed envelope of the version, all inside the
-caller's write transaction. Seeding and the write API come through here.
+`write_records` is the only code that changes a record: for each write it checks the body, bumps the
+version, writes the row, its projections and its search documents, and appends the change-log row with
+the next gap-free sequence number of the origin and the signed envelope of the version, all inside the
+caller's write transaction. Seeding and the write API come through here (`write_record` is a batch of one).
 
-`apply_copy` is its counterpart for the versions of other origins that sync brings: it applies the
+`apply_copies` is its counterpart for the versions of other origins that sync brings: it applies the
 origin-authoritative rule and stores a version with the origin's own seq and envelope. Both store
 through `_store_version`, so a copy is held exactly as a local record is.
+
+A batch is checked, signed and stored record by record, in order, so a record may rest on one written
+before it in the same batch (a contact point on its authority): what a record's checks read comes from
+the session, which writes pending rows before any query. The rows that only the batch itself reads back
+(terms, search documents and their facets and words) are written once the whole batch is stored, a few
+statements for all of it (`_Batch.finish`), before the call returns.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,8 +33,17 @@ from sqlalchemy.orm import Session
 from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.crypto import envelope
-from registry.db import CHANGED_RECORDS, HELD, iso, utcnow
-from registry.errors import Conflict, Forbidden, ForeignRecord, Gone, InvalidRecord, NotFound, PreconditionFailed
+from registry.db import CHANGED_RECORDS, HELD, PENDING, iso, utcnow
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    ForeignRecord,
+    Gone,
+    InvalidRecord,
+    NotFound,
+    PreconditionFailed,
+    RegistryError,
+)
 from registry.permissions import Caller, allows
 from registry.record_types import RECORD_TYPES, parse_date, projected_columns, record_terms
 
@@ -34,7 +51,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
-from registry.search.documents import forget_member_networks
+from registry.search.documents import CHUNK, MEMBER_NETWORKS, forget_member_networks, know_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -49,6 +66,19 @@ class IdConflict(Conflict):
 class WriteResult:
     row: object
     changed: bool
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One write of a batch: a new body for `record_id` (None: its tombstone)."""
+
+    record_type: str
+    record_id: str
+    owner_network: str
+    body: dict | None
+    # when given, must be the stored version (checked under the origin's lock, so two writers holding
+    # the same version cannot both succeed)
+    expected_version: int | None = None
 
 
 def write_record(
@@ -66,8 +96,17 @@ def write_record(
     expected_version: int | None = None,
     caller: Caller | None = None,
 ) -> WriteResult:
-    """Create, update or (with `body=None`) tombstone one record of `origin`, signing the new version
-    with `signing_keys` (the origin's record-signing key).
+    """Create, update or (with `body=None`) tombstone one record of `origin`: `write_records` of one."""
+    write = RecordWrite(record_type, record_id, owner_network, body, expected_version)
+    return write_records(session, taxonomy, [write], origin=origin, actor=actor, signing_keys=signing_keys,
+                         now=now, caller=caller)[0]
+
+
+def write_records(session: Session, taxonomy: Taxonomy, writes: list[RecordWrite], *, origin: str, actor: str,
+                  signing_keys: KeySet, now: datetime | None = None,
+                  caller: Caller | None = None) -> list[WriteResult]:
+    """Create, update or tombstone records of `origin`, in order, signing each new version with
+    `signing_keys` (the origin's record-signing key); a result for each write.
 
     `caller`, for a write on someone's behalf (the write API), must hold the publish scope of every
     network the body newly speaks for (a role in it, a note scoped to it); None is the node itself
@@ -75,14 +114,30 @@ def write_record(
     owner network (`validation.attachment_errors`).
 
     A write that would change nothing (same body, same owner, not deleted) is skipped: no new
-    version, no change-log row. That makes seeding and retried writes idempotent.
-    `expected_version`, when given, must be the stored version (checked under the origin's lock,
-    so two writers holding the same version cannot both succeed).
+    version, no change-log row. That makes seeding and retried writes idempotent. A write that fails
+    its checks raises, and the writes before it in the batch stay stored in the transaction, as if
+    they had been made one by one.
     """
+    counter = lock_origin(session, origin)
+    batch = _Batch(session, [(write.record_type, write.record_id, write.body) for write in writes])
+    try:
+        results = [_write(session, taxonomy, batch, counter, write, origin=origin, actor=actor,
+                          signing_keys=signing_keys, now=now, caller=caller) for write in writes]
+    except RegistryError:
+        batch.finish()
+        raise
+    batch.finish()
+    return results
+
+
+def _write(session: Session, taxonomy: Taxonomy, batch: _Batch, counter: models.OriginSequence, write: RecordWrite,
+           *, origin: str, actor: str, signing_keys: KeySet, now: datetime | None,
+           caller: Caller | None) -> WriteResult:
+    record_type, record_id, owner_network, body = write.record_type, write.record_id, write.owner_network, write.body
+    expected_version = write.expected_version
     kind = RECORD_TYPES[record_type]
     deleted = body is None
-    counter = lock_origin(session, origin)
-    row = _stored(session, record_type, record_id)
+    row = batch.stored(record_type, record_id)
     if row is None and deleted:
         raise NotFound(f"no {record_type} {record_id!r}")
     if row is not None and row.origin != origin:
@@ -106,8 +161,7 @@ def write_record(
         if unchanged:
             return WriteResult(row, changed=False)
     else:
-        row = kind.model(id=record_id, origin=origin)
-        session.add(row)
+        row = batch.create(record_type, record_id, origin)
 
     version = (row.version or 0) + 1
     updated_at = now or utcnow()
@@ -117,10 +171,9 @@ def write_record(
                            record_type=record_type, version=version, deleted=deleted,
                            owner_network=owner_network, updated_at=iso(updated_at), body=stored_body,
                            deleted_by=actor if deleted else None)
-    _store_version(session, row, record_type, version=version, owner_network=owner_network, updated_at=updated_at,
-                   body=body, seq=counter.last_seq, signed=signed)
+    _store_version(session, batch, row, record_type, version=version, owner_network=owner_network,
+                   updated_at=updated_at, body=body, seq=counter.last_seq, signed=signed)
     session.add(_log_entry(envelope.claims_unverified(signed), signed, actor))
-    session.flush()
     return WriteResult(row, changed=True)
 
 
@@ -143,6 +196,24 @@ class CopyOutcome(StrEnum):
 
 def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: bool,
                repair: bool = False) -> tuple[CopyOutcome, str | None]:
+    """`apply_copies` of one version."""
+    return apply_copies(session, [(claims, signed, actor)], log=log, repair=repair)[0]
+
+
+def apply_copies(session: Session, copies: list[tuple[dict, str, str]], *, log: bool,
+                 repair: bool = False) -> list[tuple[CopyOutcome, str | None]]:
+    """Apply versions of foreign origins' records, in order, each given as (claims, envelope, actor).
+    For each, as `_apply` says, its outcome, and why when quarantined."""
+    batch = _Batch(session, [(claims["type"], claims["id"], None if claims["deleted"] else claims["body"])
+                             for claims, _signed, _actor in copies])
+    outcomes = [_apply(session, batch, claims, signed, actor=actor, log=log, repair=repair)
+                for claims, signed, actor in copies]
+    batch.finish()
+    return outcomes
+
+
+def _apply(session: Session, batch: _Batch, claims: dict, signed: str, *, actor: str, log: bool,
+           repair: bool) -> tuple[CopyOutcome, str | None]:
     """Apply one version of a foreign origin's record by the origin-authoritative rule (docs/federation-protocol.md):
     a higher version applies, the same version with the same content is a duplicate, the same version
     with other content is equivocation (quarantined), a lower version is stale. The outcome, and why
@@ -157,9 +228,8 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
     content, or a higher version the origin never signed, is overwritten by the origin's.
     """
     record_type, record_id, origin = claims["type"], claims["id"], claims["origin"]
-    kind = RECORD_TYPES[record_type]
     try:
-        row, id_conflict = _stored(session, record_type, record_id), None
+        row, id_conflict = batch.stored(record_type, record_id), None
     except IdConflict as exc:
         row, id_conflict = None, exc.detail
     if log:
@@ -181,9 +251,8 @@ def apply_copy(session: Session, claims: dict, signed: str, *, actor: str, log: 
     if reason:
         return _quarantine(session, claims, signed, actor, reason)
     if row is None:
-        row = kind.model(id=record_id, origin=origin)
-        session.add(row)
-    _store_version(session, row, record_type, version=claims["version"], owner_network=claims["owner_network"],
+        row = batch.create(record_type, record_id, origin)
+    _store_version(session, batch, row, record_type, version=claims["version"], owner_network=claims["owner_network"],
                    updated_at=datetime.fromisoformat(claims["updated_at"]),
                    body=None if claims["deleted"] else claims["body"], seq=claims["seq"], signed=signed)
     return CopyOutcome.APPLIED, None
@@ -194,10 +263,12 @@ def discard_copy(session: Session, record_type: str, row) -> None:
     its projections and search documents, as if it had never been received."""
     record_arrival(session, record_type, row, removed=True)
     row.deleted, row.body = True, {}
-    _write_terms(session, row.id, set())
+    batch = _Batch(session, [])
+    batch.terms[row.id] = set()
+    batch.replaced.add(row.id)
     former = _write_members(session, row, []) if record_type == "network" else set()
-    session.flush()
-    search_index.index_record(session, record_type, row, former)
+    batch.indexing.add(record_type, row, former)
+    batch.finish()
     session.delete(row)
     session.flush()
 
@@ -226,9 +297,10 @@ def _quarantine(session: Session, claims: dict, signed: str, actor: str, reason:
     return CopyOutcome.QUARANTINED, reason
 
 
-def _store_version(session: Session, row, record_type: str, *, version: int, owner_network: str,
+def _store_version(session: Session, batch: _Batch, row, record_type: str, *, version: int, owner_network: str,
                    updated_at: datetime, body: dict | None, seq: int, signed: str) -> None:
-    """Write one version into the row, its projections and its search documents (body None: a tombstone)."""
+    """Write one version into the row, its projections and its search documents (body None: a tombstone),
+    the terms and documents when the batch is done."""
     kind = RECORD_TYPES[record_type]
     deleted = body is None
     # A row stored for the first time has no terms, members or search document to replace yet.
@@ -243,12 +315,13 @@ def _store_version(session: Session, row, record_type: str, *, version: int, own
     projection = {} if deleted else kind.project(body)
     for column in projected_columns(kind):
         setattr(row, column, projection.get(column))
-    _write_terms(session, row.id, set() if deleted else record_terms(kind, body), replace=not first)
+    batch.terms[row.id] = set() if deleted else record_terms(kind, body)
+    if not first:
+        batch.replaced.add(row.id)
     former_members: set[str] = set()
     if record_type == "network":
         former_members = _write_members(session, row, [] if deleted else body["members"])
-    session.flush()
-    search_index.index_record(session, record_type, row, former_members, first=first)
+    batch.indexing.add(record_type, row, former_members, first=first)
     record_arrival(session, record_type, row)
     session.info[CHANGED_RECORDS] = True
 
@@ -279,12 +352,14 @@ def sign_unsigned(session: Session, origin: str, signing_keys: KeySet) -> int:
 
 
 def forget_loaded(session: Session) -> None:
-    """Write what is pending and drop every object the session holds, so that a long transaction
-    (a snapshot of 100,000 records) keeps its memory flat. The row locks stay with the transaction;
-    the locked counters are read again when next needed."""
+    """Write what is pending and drop every object the session holds (and what it read of the authorities'
+    networks), so that a long transaction (a snapshot of 100,000 records) keeps its memory flat. The row
+    locks stay with the transaction; the locked counters are read again when next needed."""
     session.flush()
     session.expunge_all()
     session.info.pop(HELD, None)
+    session.info.pop(PENDING, None)
+    session.info.pop(MEMBER_NETWORKS, None)
     session.info.pop("locked_origins", None)
     session.info.pop(ARRIVAL_COUNTER, None)
 
@@ -313,21 +388,94 @@ def lock_origin(session: Session, origin: str) -> models.OriginSequence:
     return counter
 
 
-# The record types whose table holds an id (built once: the write path asks it of every write).
-_HOLDERS = union_all(*(select(literal(t.name)).where(t.model.id == bindparam("id")) for t in RECORD_TYPES.values()))
+# Built once: every write asks them.
+_HOLDERS = union_all(*(select(literal(t.name), t.model.id).where(t.model.id.in_(bindparam("ids")))
+                       for t in RECORD_TYPES.values()))
+_ROWS = {t.name: select(t.model).where(t.model.id.in_(bindparam("ids"))) for t in RECORD_TYPES.values()}
 
 
-def _stored(session: Session, record_type: str, record_id: str):
-    """The row of `record_id` (None when the id is free); IdConflict when a record of another type has it.
-    One query finds which table holds the id, unless the session already holds the row."""
-    model = RECORD_TYPES[record_type].model
-    held = session.identity_map.get(session.identity_key(model, record_id))
-    if held is not None:
-        return held
-    holders = set(session.scalars(_HOLDERS, {"id": record_id}))
-    if holders - {record_type}:
-        raise IdConflict(f"{record_id} is already the id of a {min(holders - {record_type})}")
-    return session.get(model, record_id) if holders else None
+class _Batch:
+    """What a batch of writes shares: which tables hold its ids (read at once, with the rows it replaces,
+    and the networks of the authorities its arrivals name), and the terms and search documents it writes
+    once it is done (`finish`). `wanted`: the (type, id, body) of each write."""
+
+    def __init__(self, session: Session, wanted: list[tuple[str, str, dict | None]]):
+        self.session = session
+        # id -> the record types whose table holds it, rows created by the batch included
+        self.holders: dict[str, set[str]] = defaultdict(set)
+        self.created: dict[tuple[str, str], object] = {}
+        # record id -> its terms; the ids that may have terms already
+        self.terms: dict[str, set[tuple[str, str]]] = {}
+        self.replaced: set[str] = set()
+        self.indexing = search_index.Indexing()
+        self.loaded = self._read_holders(wanted)
+        know_member_networks(session, _named_authorities(wanted))
+
+    def _read_holders(self, wanted: list[tuple[str, str, dict | None]]) -> list:
+        ids = sorted({record_id for _type, record_id, _body in wanted})
+        for start in range(0, len(ids), CHUNK):
+            for record_type, record_id in self.session.execute(_HOLDERS, {"ids": ids[start:start + CHUNK]}):
+                self.holders[record_id].add(record_type)
+        # The rows the batch writes over, read in a query per type (and kept: a session holds rows weakly).
+        replaced = defaultdict(set)
+        for record_type, record_id, _body in wanted:
+            if record_type in self.holders.get(record_id, ()):
+                replaced[record_type].add(record_id)
+        loaded = []
+        for record_type, record_ids in replaced.items():
+            model = RECORD_TYPES[record_type].model
+            missing = sorted(i for i in record_ids
+                             if self.session.identity_map.get(self.session.identity_key(model, i)) is None)
+            for start in range(0, len(missing), CHUNK):
+                loaded += self.session.scalars(_ROWS[record_type], {"ids": missing[start:start + CHUNK]}).all()
+        return loaded
+
+    def stored(self, record_type: str, record_id: str):
+        """The row of `record_id` (None when the id is free); IdConflict when a record of another type has it."""
+        if (record_type, record_id) in self.created:
+            return self.created[record_type, record_id]
+        model = RECORD_TYPES[record_type].model
+        held = self.session.identity_map.get(self.session.identity_key(model, record_id))
+        if held is not None:
+            return held
+        holders = self.holders.get(record_id, set())
+        if holders - {record_type}:
+            raise IdConflict(f"{record_id} is already the id of a {min(holders - {record_type})}")
+        return self.session.get(model, record_id) if holders else None
+
+    def create(self, record_type: str, record_id: str, origin: str):
+        row = RECORD_TYPES[record_type].model(id=record_id, origin=origin)
+        self.session.add(row)
+        self.created[record_type, record_id] = row
+        self.holders[record_id].add(record_type)
+        return row
+
+    def finish(self) -> None:
+        """Write the terms and search documents of what the batch stored."""
+        session = self.session
+        session.flush()
+        if self.replaced:
+            session.execute(_DELETE_TERMS, [{"id": record_id} for record_id in sorted(self.replaced)])
+        terms = [{"record_id": record_id, "facet": f, "value": v}
+                 for record_id, held in self.terms.items() for f, v in sorted(held)]
+        if terms:
+            session.execute(_INSERT_TERMS, terms)
+        if self.indexing.written:
+            search_index.index_records(session, self.indexing)
+        self.terms, self.replaced, self.indexing = {}, set(), search_index.Indexing()
+
+
+def _named_authorities(wanted: list[tuple[str, str, dict | None]]) -> set[str]:
+    """The authorities whose networks the arrivals of these writes name (`arrivals.feed_filters`): the
+    authorities written and those the other records attach to. A body its schema refuses names none."""
+    named = set()
+    for record_type, record_id, body in wanted:
+        if record_type == "authority":
+            named.add(record_id)
+        elif isinstance(body, dict):
+            with suppress(KeyError, TypeError):
+                named.update(authority_id for _path, authority_id in RECORD_TYPES[record_type].attachments(body))
+    return {authority_id for authority_id in named if isinstance(authority_id, str)}
 
 
 _TERMS = models.RecordTerm.__table__
@@ -336,20 +484,12 @@ _DELETE_TERMS = delete(_TERMS).where(_TERMS.c.record_id == bindparam("id"))
 _INSERT_TERMS = insert(_TERMS)
 
 
-def _write_terms(session: Session, record_id: str, terms: set[tuple[str, str]], replace: bool = True) -> None:
-    if replace:
-        session.execute(_DELETE_TERMS, {"id": record_id})
-    if terms:
-        session.execute(_INSERT_TERMS,
-                        [{"record_id": record_id, "facet": f, "value": v} for f, v in sorted(terms)])
-
-
 def _write_members(session: Session, network: models.Network, members: list[dict]) -> set[str]:
     """Replace the network's member rows; the ids of the authorities that were members before."""
     member = models.NetworkMember
     former = set(session.scalars(select(member.authority_id).where(member.network_id == network.id)))
     session.execute(delete(member).where(member.network_id == network.id))
-    forget_member_networks(session)
+    forget_member_networks(session, former | {m["authority_id"] for m in members})
     session.add_all(
         models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
                              authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))

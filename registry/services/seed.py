@@ -7,7 +7,6 @@ See seed_data/README.md for the format.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,7 +20,7 @@ from registry.context import Context
 from registry.db import utcnow
 from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
-from registry.services.records import write_record
+from registry.services.records import RecordWrite, write_records
 
 ACTOR = "seed"
 
@@ -136,12 +135,35 @@ def seed(ctx: Context, *, reset: bool = False, progress: Progress = silent) -> S
 
 
 def write_seed_records(session: Session, ctx: Context, records: list[SeedRecord], *, reset: bool = False,
-                       actor: str = ACTOR) -> Iterator[tuple[SeedRecord, Outcome]]:
-    """Write seed records in the session's transaction (`write_seed_record`), the rows they may replace
-    read first in a few queries rather than one by one."""
+                       actor: str = ACTOR) -> list[tuple[SeedRecord, Outcome]]:
+    """Write seed records in the session's transaction as this node's own, in one batch of the write path,
+    unless they are no longer seeding's to write (`_not_seedings`); each record with its outcome. The rows
+    they may replace are read first in a few queries rather than one by one."""
     held = _held(session, ctx, records)
-    for record in records:
-        yield record, write_seed_record(session, ctx, record, reset=reset, actor=actor, held=held)
+    record_ids = [f"{ctx.settings.namespace}:{record.local_id}" for record in records]
+    skipped = [_not_seedings(ctx, *held.get(record_id, (None, None)), reset=reset) for record_id in record_ids]
+    writes = [RecordWrite(record.record_type, record_id, record.owner_network, record.body)
+              for record, record_id, outcome in zip(records, record_ids, skipped, strict=True) if outcome is None]
+    results = iter(write_records(session, ctx.taxonomy, writes, origin=ctx.settings.node_id, actor=actor,
+                                 signing_keys=ctx.record_keys.signing_keys()))
+    outcomes = []
+    for record, record_id, outcome in zip(records, record_ids, skipped, strict=True):
+        if outcome is None:
+            result = next(results)
+            seeded = held.get(record_id, (None, None))[1]
+            if seeded is None:
+                session.add(models.SeededVersion(record_id=record_id, version=result.row.version, seeded_at=utcnow()))
+            else:
+                seeded.version, seeded.seeded_at = result.row.version, utcnow()
+            outcome = Outcome.WRITTEN if result.changed else Outcome.UNCHANGED
+        outcomes.append((record, outcome))
+    return outcomes
+
+
+def write_seed_record(session: Session, ctx: Context, record: SeedRecord, *, reset: bool = False,
+                      actor: str = ACTOR) -> Outcome:
+    """Write one seed record as `write_seed_records` does."""
+    return write_seed_records(session, ctx, [record], reset=reset, actor=actor)[0][1]
 
 
 def _held(session: Session, ctx: Context, records: list[SeedRecord]) -> dict[str, tuple]:
@@ -160,31 +182,14 @@ def _held(session: Session, ctx: Context, records: list[SeedRecord]) -> dict[str
     return {record_id: (rows.get(record_id), seeded.get(record_id)) for record_id in rows.keys() | seeded.keys()}
 
 
-def write_seed_record(session: Session, ctx: Context, record: SeedRecord, *, reset: bool = False,
-                      actor: str = ACTOR, held: dict[str, tuple] | None = None) -> Outcome:
-    """Write one seed record as this node's own, unless it is no longer seeding's to write. `held`: what
-    `_held` read of the records being written, else the row is read here."""
-    record_id = f"{ctx.settings.namespace}:{record.local_id}"
-    if held is not None:
-        row, seeded = held.get(record_id, (None, None))
-    else:
-        row = session.get(RECORD_TYPES[record.record_type].model, record_id)
-        seeded = session.get(models.SeededVersion, record_id)
+def _not_seedings(ctx: Context, row, seeded, *, reset: bool) -> Outcome | None:
+    """Why a held record is no longer seeding's to write (None: it is)."""
     if row is not None:
         if row.origin != ctx.settings.node_id:
             return Outcome.FOREIGN
         if not reset and (seeded is None or seeded.version != row.version):
             return Outcome.KEPT
-    result = write_record(
-        session, ctx.taxonomy, signing_keys=ctx.record_keys.signing_keys(), origin=ctx.settings.node_id,
-        record_type=record.record_type, record_id=record_id, owner_network=record.owner_network,
-        body=record.body, actor=actor,
-    )
-    if seeded is None:
-        session.add(models.SeededVersion(record_id=record_id, version=result.row.version, seeded_at=utcnow()))
-    else:
-        seeded.version, seeded.seeded_at = result.row.version, utcnow()
-    return Outcome.WRITTEN if result.changed else Outcome.UNCHANGED
+    return None
 
 
 def _load(path: Path) -> dict:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry import contracts, models
+from registry.db import held_row
 from registry.record_types import RECORD_TYPES
 from registry.taxonomy import Taxonomy
 
@@ -54,7 +55,7 @@ def _live_authorities(session: Session, ids: list[str]) -> set[str]:
     if not ids:
         return set()
     if len(ids) == 1:  # from the session's objects when it holds it (a write transaction's own)
-        authority = session.get(models.Authority, ids[0])
+        authority = held_row(session, models.Authority, ids[0])
         return {ids[0]} if authority is not None and not authority.deleted else set()
     query = select(models.Authority.id).where(models.Authority.id.in_(ids), models.Authority.deleted.is_(False))
     return set(session.scalars(query))
@@ -146,7 +147,7 @@ def attachment_errors(session: Session, record_type: str, body: dict, owner_netw
     membership is asserted by the network, not by the authority or a third network)."""
     errors = []
     for path, authority_id in RECORD_TYPES[record_type].attachments(body):
-        authority = session.get(models.Authority, authority_id)
+        authority = held_row(session, models.Authority, authority_id)
         owner = None if authority is None else authority.owner_network
         if owner is None or owner == owner_network:
             continue
