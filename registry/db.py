@@ -116,6 +116,16 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# Lists of ids are sent in chunks: SQLite and PostgreSQL bound the parameters of one statement.
+ID_CHUNK = 500
+
+
+def id_chunks(ids: list, size: int = ID_CHUNK):
+    """`ids` in slices of at most `size`, each small enough for one statement's parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 HELD = "registry_held"
 # The objects a write session was given and has not written yet, by identity key (see `held_row`).
 PENDING = "registry_pending"

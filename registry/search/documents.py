@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from registry import models
+from registry.db import id_chunks
 from registry.record_types import parse_date
 from registry.search.text import indexable
 from registry.taxonomy import fold
@@ -177,15 +178,6 @@ def forget_member_networks(session: Session, authority_ids) -> None:
             known.pop(authority_id, None)
 
 
-# Lists of ids are sent in chunks: SQLite and PostgreSQL bound the parameters of one statement.
-CHUNK = 500
-
-
-def _chunks(ids: list[str]):
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
-
-
 # Built once: the write path asks them of every batch.
 _MEMBER_NETWORKS_OF = select(models.NetworkMember.authority_id, models.NetworkMember.network_code).where(
     models.NetworkMember.authority_id.in_(bindparam("ids")))
@@ -201,7 +193,7 @@ def know_member_networks(session: Session, authority_ids) -> None:
     """Read the networks of many authorities at once into what `member_networks` answers from."""
     known = session.info.setdefault(MEMBER_NETWORKS, {})
     missing = sorted({i for i in authority_ids if i not in known})
-    for chunk in _chunks(missing):
+    for chunk in id_chunks(missing):
         found: dict[str, set[str]] = {i: set() for i in chunk}
         for authority_id, code in session.execute(_MEMBER_NETWORKS_OF, {"ids": chunk}):
             found[authority_id].add(code)
@@ -215,7 +207,7 @@ def dependents(session: Session, written: list[tuple[str, object, set[str]]]) ->
     authorities = list(dict.fromkeys(row.id for record_type, row, _ in written if record_type == "authority"))
     networks = [(row.id, former) for record_type, row, former in written if record_type == "network"]
     found: dict[tuple[str, str], None] = {}
-    for chunk in _chunks(authorities):
+    for chunk in id_chunks(authorities):
         found |= dict.fromkeys(tuple(dependent) for dependent in session.execute(_AUTHORITY_DEPENDENTS, {"ids": chunk}))
     member = models.NetworkMember
     for network_id, former in networks:

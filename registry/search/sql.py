@@ -30,13 +30,13 @@ from sqlalchemy import Float, Integer, bindparam, case, delete, exists, func, in
 from sqlalchemy.orm import Session
 
 from registry import models
+from registry.db import id_chunks
 from registry.migrations import extension_schema
 from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.search import MARK_END, MARK_START, TYPE_ORDER, Hit, SearchPage, SearchRequest
 from registry.search.documents import (
     APPLIES_TO_ALL_WHEN_ABSENT,
-    CHUNK,
     COUNTED_FACETS,
     SEARCHED_TYPES,
     SearchDocument,
@@ -112,8 +112,8 @@ def _write_documents(session: Session, documents: dict[str, SearchDocument | Non
     sqlite = session.bind.dialect.name == "sqlite"
     keys: dict[str, int] = {}
     held = [i for i in documents if i not in fresh]
-    for start in range(0, len(held), CHUNK):
-        keys |= dict(session.execute(_DOCUMENT_KEYS, {"ids": held[start:start + CHUNK]}).all())
+    for chunk in id_chunks(held):
+        keys |= dict(session.execute(_DOCUMENT_KEYS, {"ids": chunk}).all())
     if keys:
         replaced = [{"key": key} for key in keys.values()]
         session.execute(_DELETE_FACETS, replaced)

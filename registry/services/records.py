@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from registry import contracts, models
 from registry.contracts import common_pattern
 from registry.crypto import envelope
-from registry.db import CHANGED_RECORDS, HELD, PENDING, iso, utcnow
+from registry.db import CHANGED_RECORDS, HELD, PENDING, id_chunks, iso, utcnow
 from registry.errors import (
     Conflict,
     Forbidden,
@@ -51,7 +51,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
-from registry.search.documents import CHUNK, MEMBER_NETWORKS, forget_member_networks, know_member_networks
+from registry.search.documents import MEMBER_NETWORKS, forget_member_networks, know_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -413,8 +413,8 @@ class _Batch:
 
     def _read_holders(self, wanted: list[tuple[str, str, dict | None]]) -> list:
         ids = sorted({record_id for _type, record_id, _body in wanted})
-        for start in range(0, len(ids), CHUNK):
-            for record_type, record_id in self.session.execute(_HOLDERS, {"ids": ids[start:start + CHUNK]}):
+        for chunk in id_chunks(ids):
+            for record_type, record_id in self.session.execute(_HOLDERS, {"ids": chunk}):
                 self.holders[record_id].add(record_type)
         # The rows the batch writes over, read in a query per type (and kept: a session holds rows weakly).
         replaced = defaultdict(set)
@@ -426,8 +426,8 @@ class _Batch:
             model = RECORD_TYPES[record_type].model
             missing = sorted(i for i in record_ids
                              if self.session.identity_map.get(self.session.identity_key(model, i)) is None)
-            for start in range(0, len(missing), CHUNK):
-                loaded += self.session.scalars(_ROWS[record_type], {"ids": missing[start:start + CHUNK]}).all()
+            for chunk in id_chunks(missing):
+                loaded += self.session.scalars(_ROWS[record_type], {"ids": chunk}).all()
         return loaded
 
     def stored(self, record_type: str, record_id: str):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry import models
 from registry.context import Context
-from registry.db import utcnow
+from registry.db import id_chunks, utcnow
 from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
 from registry.services.records import RecordWrite, write_records
@@ -174,8 +174,7 @@ def _held(session: Session, ctx: Context, records: list[SeedRecord]) -> dict[str
     rows, seeded = {}, {}
     for record_type, wanted in ids.items():
         model = RECORD_TYPES[record_type].model
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk in id_chunks(wanted):
             rows |= {row.id: row for row in session.scalars(select(model).where(model.id.in_(chunk)))}
             seeded |= {v.record_id: v for v in session.scalars(
                 select(models.SeededVersion).where(models.SeededVersion.record_id.in_(chunk)))}
