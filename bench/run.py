@@ -36,7 +36,9 @@ import generate  # noqa: E402
 
 COUNTRIES = ["KG", "FR", "DE", "BR", "NG", "US", "KZ", "IN"]
 CRIME_TYPES = ["corruption", "money_laundering", "cybercrime", "trafficking_in_persons"]
-TARGET = {"endpoint": "lookup", "rps": 800, "p99_ms": 25}
+# The lookup's throughput against the bare app of the same run (machines differ, the ratio travels),
+# and its tail latency; both measured with the response cache off to count.
+TARGET = {"endpoint": "lookup", "ratio": 0.15, "p99_ms": 25}
 
 
 @dataclass
@@ -312,11 +314,16 @@ def markdown_table(rows: list[tuple[str, ...]]) -> list[str]:
 
 def verdict(results: list[Result]) -> str:
     r = next((r for r in results if r.endpoint.name == TARGET["endpoint"]), None)
-    if r is None:
+    bare = next((r for r in results if r.endpoint.server == "bare"), None)
+    if r is None or bare is None or not bare.rps:
         return "target not measured"
-    ok = r.rps >= TARGET["rps"] and r.p99_ms <= TARGET["p99_ms"] and r.errors == 0
-    return (f"Target (lookup >= {TARGET['rps']} req/s with p99 <= {TARGET['p99_ms']} ms, no errors): "
-            f"{'MET' if ok else 'NOT MET'} ({r.rps:,.0f} req/s, p99 {r.p99_ms:.1f} ms)")
+    ratio = r.rps / bare.rps
+    ok = ratio >= TARGET["ratio"] and r.p99_ms <= TARGET["p99_ms"] and r.errors == 0
+    cache = "" if os.environ.get("REGISTRY_RESPONSE_CACHE_SIZE") == "0" else (
+        " (the response cache was on: set REGISTRY_RESPONSE_CACHE_SIZE=0 to measure the target)")
+    return (f"Target (lookup >= {TARGET['ratio']:g}x the bare app with p99 <= {TARGET['p99_ms']} ms, no errors, "
+            f"response cache off): {'MET' if ok else 'NOT MET'} ({r.rps:,.0f} req/s, {ratio:.3f}x, "
+            f"p99 {r.p99_ms:.1f} ms){cache}")
 
 
 PAGE_ASSETS = ["/assets/registry.css", "/assets/print.css", "/assets/registry.js", "/assets/favicon.svg"]

@@ -26,7 +26,25 @@ from functools import cached_property
 
 import orjson
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import Float, Integer, bindparam, case, delete, exists, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    Float,
+    Integer,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from registry import models
@@ -194,11 +212,32 @@ def rebuild_if_empty(db) -> int | None:
 
 # -- searching -------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the text of a search statement; the values a request brings are bound parameters."""
+
+    required: bool
+    optional: bool
+    one_optional_needed: bool
+    dated: bool
+    country: bool
+    kind: bool
+    facets: tuple[str, ...]
+    with_facets: bool
+
+    @classmethod
+    def of(cls, request: SearchRequest, required: bool, optional: bool) -> _Shape:
+        return cls(required, optional, optional and request.query.one_optional_needed, request.on is not None,
+                   request.country is not None, request.kind is not None, tuple(sorted(request.facets)),
+                   request.with_facets)
+
+
 class _SqlSearch:
     """The query shape both engines share; subclasses match and rank words."""
 
     def __init__(self, db):
         self.db = db
+        self._statements: dict[_Shape, object] = {}
 
     def catch_up(self) -> int:
         return 0
@@ -215,104 +254,131 @@ class _SqlSearch:
         return {"backend": self.name, "documents": documents, "pending": 0}
 
     def search(self, request: SearchRequest) -> SearchPage:
-        """Two statements: the page, ranked (the database keeps only the best rows while sorting), and
-        the counts, unranked (ranking every match costs more than matching it): per type and country,
-        with the facet values of each group concatenated and counted here."""
+        """One statement over the matches, ranked once: the page, and the counts per type and country
+        with the facet values of each group concatenated (counted here). The words are first searched
+        as typed; a required word the tier cannot find only comes into play when nothing matched, and
+        then its typo corrections are looked up and the search is made again."""
         with self.db.read() as session:
-            required = [self._alternatives(session, w, request.tier) for w in request.query.required]
-            optional = [self._alternatives(session, w, request.tier) for w in request.query.optional]
-            ranked = self._matches(request, required, optional, ranked=True).subquery("ranked")
-            page = session.execute(
-                select(ranked.c.key, ranked.c.id, ranked.c.type, ranked.c.score)
-                .order_by(ranked.c.score.desc(), case(TYPE_ORDER, value=ranked.c.type), ranked.c.sort_name,
-                          ranked.c.id).limit(request.limit).offset(request.offset)).all()
-            matched = self._matches(request, required, optional, ranked=False).subquery("matched")
-            groups = session.execute(
-                select(matched.c.type, matched.c.country, func.count(),
-                       func.aggregate_strings(matched.c.facet_values, " ") if request.with_facets else literal(""))
-                .group_by(matched.c.type, matched.c.country)).all()
+            connection = session.connection()
+            required = [list(w.forms) for w in request.query.required]
+            optional = [self._alternatives(connection, w, request.tier) for w in request.query.optional]
+            page, groups = self._run(connection, request, required, optional)
+            if not groups and any(w.edits for w in request.query.required):
+                corrected = [self._alternatives(connection, w, request.tier) for w in request.query.required]
+                if corrected != required:
+                    required = corrected
+                    page, groups = self._run(connection, request, required, optional)
             snippets = {}
             if request.with_snippets and page and (required or optional):
-                snippets = self._snippets(session, [row.key for row in page], required + optional, request.tier)
+                snippets = self._snippets(connection, [row.key for row in page], required + optional, request.tier)
         hits = [Hit(row.id, row.type, round(float(row.score), 6), snippets.get(row.key)) for row in page]
-        total = sum(n for _, _, n, _ in groups)
+        total = sum(row.count for row in groups)
         return SearchPage(hits, total, _facet_counts(groups) if request.with_facets else {})
 
-    def _alternatives(self, session: Session, word: Word, tier: Tier) -> list[str]:
+    def _run(self, connection, request: SearchRequest, required, optional) -> tuple[list, list]:
+        """The page's rows (key, id, type, score), best first, and the (type, country, count, facet values)
+        groups of every match."""
+        shape = _Shape.of(request, bool(required), bool(optional))
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = self._statement(shape)
+        parameters = {"types": list(request.types), "tier": int(request.tier), "on": request.on,
+                      "country": request.country, "kind": request.kind, "limit": request.limit,
+                      "offset": request.offset,
+                      **{f"facet_{facet}": sorted(values) for facet, values in request.facets.items()}}
+        if required:
+            parameters |= self._match_parameters("required", required, request, all_words=True)
+        if optional:
+            parameters |= self._match_parameters("optional", optional, request, all_words=False)
+        page, groups = [], []
+        for row in connection.execute(statement, parameters):
+            (groups if row.position is None else page).append(row)
+        page.sort(key=lambda row: row.position)
+        return page, groups
+
+    def _statement(self, shape: _Shape):
+        """The statement of one shape of request: the matches, with their score, materialized once and
+        read twice (the page, the groups); every value a request brings is a bound parameter, so each
+        shape is built and compiled once."""
+        score = literal(0.0, Float)
+        query = select(D.c.key, D.c.id, D.c.type, D.c.country, D.c.sort_name, D.c.facet_values).select_from(D)
+        if shape.required:
+            found = self._match_subquery("required")
+            query = query.join(found, found.c.key == D.c.key)
+            score = score + found.c.score
+        if shape.optional:
+            some = self._match_subquery("optional")
+            if shape.one_optional_needed:
+                query = query.join(some, some.c.key == D.c.key)
+                score = score + some.c.score
+            else:
+                query = query.outerjoin(some, some.c.key == D.c.key)
+                score = score + func.coalesce(some.c.score, 0.0)
+        matched = query.add_columns(score.label("score")).where(*_filters(shape)).cte("matched")
+        order = (matched.c.score.desc(), case(TYPE_ORDER, value=matched.c.type), matched.c.sort_name, matched.c.id)
+        page = (select(matched.c.key, matched.c.id, matched.c.type, matched.c.score,
+                       func.row_number().over(order_by=order).label("position"))
+                .order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
+        return union_all(
+            select(page.c.key, page.c.id, page.c.type, page.c.score, page.c.position,
+                   null().label("country"), null().label("count"), null().label("facet_values")),
+            select(null(), null(), matched.c.type, null(), null(), matched.c.country, func.count(),
+                   func.aggregate_strings(matched.c.facet_values, " ") if shape.with_facets else literal(""))
+            .group_by(matched.c.type, matched.c.country))
+
+    def _alternatives(self, connection: Connection, word: Word, tier: Tier) -> list[str]:
         """The word's forms, or, when none is a word the caller's tier can find, the words of that tier it
         may be a typo of. Both questions are asked of the tier's part of the index only: a word that
         exists only in restricted text neither stops nor steers an anonymous caller's correction, so
         the corrections say nothing of what a tier above the caller's holds."""
-        if word.edits == 0 or self._known(session, list(word.forms), tier):
+        if word.edits == 0 or self._known(connection, list(word.forms), tier):
             return list(word.forms)
         corrections: dict[str, int] = {}
         for form in word.forms:
-            for candidate in self._candidates(session, form):
+            for candidate in self._candidates(connection, form):
                 distance = Levenshtein.distance(form, candidate, score_cutoff=word.edits)
                 if distance <= word.edits and candidate[:1] == form[:1]:
                     corrections[candidate] = min(distance, corrections.get(candidate, distance))
         # The vocabulary spans every tier: keep the candidates the caller's tier can find, closest first.
         closest = []
         for candidate in sorted(corrections, key=lambda c: (corrections[c], c))[:MAX_CANDIDATES_CHECKED]:
-            if self._known(session, [candidate], tier):
+            if self._known(connection, [candidate], tier):
                 closest.append(candidate)
                 if len(closest) == MAX_CORRECTIONS:
                     break
         return list(word.forms) + closest
 
-    def _matches(self, request: SearchRequest, required, optional, *, ranked: bool):
-        """The matching documents, with their score when `ranked` (optional words then join to rank;
-        unranked, they are only consulted when at least one of them must match)."""
-        score = literal(0.0, Float)
-        columns = [D.c.key, D.c.id, D.c.type, D.c.sort_name] if ranked else [D.c.type, D.c.country,
-                                                                             D.c.facet_values]
-        query = select(*columns).select_from(D)
-        if required:
-            found = self._match_subquery(required, request, all_words=True, name="required", ranked=ranked)
-            query = query.join(found, found.c.key == D.c.key)
-            score = score + found.c.score if ranked else score
-        if optional and (ranked or request.query.one_optional_needed):
-            some = self._match_subquery(optional, request, all_words=False, name="optional", ranked=ranked)
-            if request.query.one_optional_needed:
-                query = query.join(some, some.c.key == D.c.key)
-                score = score + some.c.score if ranked else score
-            else:
-                query = query.outerjoin(some, some.c.key == D.c.key)
-                score = score + func.coalesce(some.c.score, 0.0)
-        if ranked:
-            query = query.add_columns(score.label("score"))
-        return query.where(*_filters(request))
-
 
 def _facet_counts(groups) -> dict[str, dict[str, int]]:
-    """Counts per facet from (type, country, count, the group's facet values joined by spaces) rows."""
+    """Counts per facet from the (type, country, count, the group's facet values joined by spaces) rows."""
     types: Counter = Counter()
     countries: Counter = Counter()
-    for record_type, country, n, _ in groups:
-        types[record_type] += n
-        if country:
-            countries[country] += n
+    for row in groups:
+        types[row.type] += row.count
+        if row.country:
+            countries[row.country] += row.count
     facets: dict[str, dict[str, int]] = {"type": dict(types), "country": dict(countries)}
     facets |= {name: {} for name in COUNTED_FACETS}
-    for word, n in Counter(" ".join(values for *_, values in groups if values).split()).items():
+    for word, n in Counter(" ".join(row.facet_values for row in groups if row.facet_values).split()).items():
         facet, _, value = word.partition("=")
         if facet in COUNTED_FACETS:
             facets[facet][value] = n
     return facets
 
 
-def _filters(request: SearchRequest) -> list:
-    on = request.on
-    clauses = [D.c.type.in_(request.types), D.c.min_tier <= int(request.tier)]
-    if on is not None:
+def _filters(shape: _Shape) -> list:
+    clauses = [D.c.type.in_(bindparam("types", expanding=True)), D.c.min_tier <= bindparam("tier", type_=Integer)]
+    if shape.dated:
+        on = bindparam("on", type_=Date)
         clauses += [or_(D.c.valid_from.is_(None), D.c.valid_from <= on),
                     or_(D.c.valid_until.is_(None), D.c.valid_until >= on)]
-    if request.country:
-        clauses.append(D.c.country == request.country)
-    if request.kind:
-        clauses.append(D.c.kind == request.kind)
-    for facet, values in sorted(request.facets.items()):
-        has_value = exists().where(F.c.key == D.c.key, F.c.facet == facet, F.c.value.in_(sorted(values)))
+    if shape.country:
+        clauses.append(D.c.country == bindparam("country"))
+    if shape.kind:
+        clauses.append(D.c.kind == bindparam("kind"))
+    for facet in shape.facets:
+        has_value = exists().where(F.c.key == D.c.key, F.c.facet == facet,
+                                   F.c.value.in_(bindparam(f"facet_{facet}", expanding=True)))
         if facet in APPLIES_TO_ALL_WHEN_ABSENT:
             has_value = or_(has_value, ~exists().where(F.c.key == D.c.key, F.c.facet == facet))
         clauses.append(has_value)
@@ -340,20 +406,21 @@ class SqliteSearch(_SqlSearch):
             out.append(f"zzc{document.country.lower()}")
         return out
 
-    def _known(self, session, forms: list[str], tier: Tier) -> bool:
+    def _known(self, connection, forms: list[str], tier: Tier) -> bool:
         # A match on the index itself is a lookup (fts5vocab answers `term = ?` by a scan), in the tier's
         # columns of the documents the tier sees.
         match = self._expression([forms], tier, all_words=False) + f' AND filters : "zzv{int(tier)}"'
-        return session.scalar(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :match LIMIT 1"),
-                              {"match": match}) is not None
+        return connection.execute(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :match LIMIT 1"),
+                                  {"match": match}).scalar() is not None
 
-    def _candidates(self, session, form: str) -> list[str]:
+    def _candidates(self, connection, form: str) -> list[str]:
         # fts5vocab answers a range on `term` without scanning the whole vocabulary.
         low = form[:1]
         high = chr(ord(low) + 1)
-        rows = session.scalars(text("SELECT term FROM search_fts_vocabulary WHERE term >= :low AND term < :high "
+        rows = connection.execute(text("SELECT term FROM search_fts_vocabulary WHERE term >= :low AND term < :high "
                                     "AND length(term) BETWEEN :shortest AND :longest"),
-                               {"low": low, "high": high, "shortest": len(form) - 2, "longest": len(form) + 2})
+                                  {"low": low, "high": high, "shortest": len(form) - 2,
+                                   "longest": len(form) + 2}).scalars()
         return list(rows)
 
     def _expression(self, alternatives: list[list[str]], tier: Tier, all_words: bool,
@@ -371,19 +438,20 @@ class SqliteSearch(_SqlSearch):
                 expression += " AND filters : (" + " OR ".join(map(_fts5_string, words_)) + ")"
         return expression
 
-    def _match_subquery(self, alternatives, request: SearchRequest, *, all_words: bool, name: str, ranked: bool):
-        score = f"-bm25(search_fts, {', '.join(str(w) for w in self.WEIGHTS)})" if ranked else "0.0"
-        statement = text(f"SELECT rowid AS key, {score} AS score FROM search_fts "
-                         f"WHERE search_fts MATCH :{name}_match").bindparams(
-            **{f"{name}_match": self._expression(alternatives, request.tier, all_words, request)})
+    def _match_subquery(self, name: str):
+        score = f"-bm25(search_fts, {', '.join(str(w) for w in self.WEIGHTS)})"
+        statement = text(f"SELECT rowid AS key, {score} AS score FROM search_fts WHERE search_fts MATCH :{name}_match")
         return statement.columns(key=Integer, score=Float).subquery(name)
 
-    def _snippets(self, session, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
+    def _match_parameters(self, name: str, alternatives, request: SearchRequest, *, all_words: bool) -> dict:
+        return {f"{name}_match": self._expression(alternatives, request.tier, all_words, request)}
+
+    def _snippets(self, connection, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
         visible = list(range(2 + int(tier)))
         # Text columns first: the name is shown as the result's title anyway.
         columns = visible[1:] + visible[:1]
         snippets = ", ".join(f"snippet(search_fts, {c}, :start, :end, '…', 16)" for c in columns)
-        rows = session.execute(
+        rows = connection.execute(
             text(f"SELECT rowid, {snippets} FROM search_fts WHERE search_fts MATCH :match AND rowid IN "
                  "(SELECT value FROM json_each(:keys))"),
             {"start": MARK_START, "end": MARK_END, "keys": _json(keys),
@@ -406,35 +474,36 @@ class PostgresSearch(_SqlSearch):
         with self.db.read() as session:
             return extension_schema(session.connection(), "pg_trgm")
 
-    def _known(self, session, forms: list[str], tier: Tier) -> bool:
+    def _known(self, connection, forms: list[str], tier: Tier) -> bool:
         # search_terms spans every tier: ask the tier's weights of the documents the tier sees.
-        return session.scalar(text(
+        return connection.execute(text(
             "SELECT 1 FROM search_documents WHERE min_tier <= :tier "
             "AND search_vector @@ to_tsquery('registry_folded', :query) LIMIT 1"),
-            {"tier": int(tier), "query": self._tsquery([forms], tier, all_words=False)}) is not None
+            {"tier": int(tier), "query": self._tsquery([forms], tier, all_words=False)}).scalar() is not None
 
-    def _candidates(self, session, form: str) -> list[str]:
-        return list(session.scalars(text(
+    def _candidates(self, connection, form: str) -> list[str]:
+        return list(connection.execute(text(
             f'SELECT term FROM search_terms WHERE term OPERATOR("{self._trgm}".%) :form '
             "AND length(term) BETWEEN :shortest AND :longest"),
-            {"form": form, "shortest": len(form) - 2, "longest": len(form) + 2}))
+            {"form": form, "shortest": len(form) - 2, "longest": len(form) + 2}).scalars())
 
     def _tsquery(self, alternatives, tier: Tier | None, all_words: bool) -> str:
         weights = f":{self.TIER_WEIGHTS[tier]}" if tier is not None else ""
         groups = ["(" + " | ".join(_tsquery_lexeme(form) + weights for form in forms) + ")" for forms in alternatives]
         return (" & " if all_words else " | ").join(groups)
 
-    def _match_subquery(self, alternatives, request: SearchRequest, *, all_words: bool, name: str, ranked: bool):
-        score = f"ts_rank(search_vector, to_tsquery('registry_folded', :{name}_query))" if ranked else "0.0"
+    def _match_subquery(self, name: str):
         statement = text(
-            f"SELECT key, {score} AS score "
-            f"FROM search_documents WHERE search_vector @@ to_tsquery('registry_folded', :{name}_query)"
-        ).bindparams(**{f"{name}_query": self._tsquery(alternatives, request.tier, all_words)})
+            f"SELECT key, ts_rank(search_vector, to_tsquery('registry_folded', :{name}_query)) AS score "
+            f"FROM search_documents WHERE search_vector @@ to_tsquery('registry_folded', :{name}_query)")
         return statement.columns(key=Integer, score=Float).subquery(name)
 
-    def _snippets(self, session, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
+    def _match_parameters(self, name: str, alternatives, request: SearchRequest, *, all_words: bool) -> dict:
+        return {f"{name}_query": self._tsquery(alternatives, request.tier, all_words)}
+
+    def _snippets(self, connection, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
         visible = ", ".join(["names", *TEXT_COLUMNS[:1 + int(tier)]])
-        rows = session.execute(text(
+        rows = connection.execute(text(
             f"SELECT key, ts_headline('registry_folded', concat_ws(E'\\n', {visible}), "
             "to_tsquery('registry_folded', :query), :options) FROM search_documents WHERE key = ANY(:keys)"),
             {"keys": keys, "query": self._tsquery(alternatives, None, all_words=False),
