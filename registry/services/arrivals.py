@@ -75,12 +75,14 @@ def _lock_counter(session: Session) -> models.ArrivalCounter:
     if cached and cached[0] is transaction:
         return cached[1]
     query = select(models.ArrivalCounter).where(models.ArrivalCounter.id == 1).with_for_update()
-    counter = session.scalars(query).one_or_none()
-    if counter is None:  # the node's first arrival: create the row (or find it created meanwhile), then lock it
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(models.ArrivalCounter).values(id=1, last=0, epoch=secrets.token_hex(4))
-                        .on_conflict_do_nothing())
-        counter = session.scalars(query).one()
+    # The counter depends on nothing pending: what the write added is flushed once, with the arrival.
+    with session.no_autoflush:
+        counter = session.scalars(query).one_or_none()
+        if counter is None:  # the node's first arrival: create the row (or find it created meanwhile), lock it
+            dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+            session.execute(dialect.insert(models.ArrivalCounter).values(id=1, last=0, epoch=secrets.token_hex(4))
+                            .on_conflict_do_nothing())
+            counter = session.scalars(query).one()
     session.info[ARRIVAL_COUNTER] = (transaction, counter)
     return counter
 
