@@ -42,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -302,19 +303,20 @@ class _SqlSearch:
         shape is built and compiled once."""
         score = literal(0.0, Float)
         query = select(D.c.key, D.c.id, D.c.type, D.c.country, D.c.sort_name, D.c.facet_values).select_from(D)
+        where = _filters(shape)
         if shape.required:
-            found = self._match_subquery("required")
-            query = query.join(found, found.c.key == D.c.key)
-            score = score + found.c.score
+            query, condition, found = self._match(query, "required", outer=False)
+            where.append(condition)
+            score = score + found
         if shape.optional:
-            some = self._match_subquery("optional")
-            if shape.one_optional_needed:
-                query = query.join(some, some.c.key == D.c.key)
-                score = score + some.c.score
+            needed = shape.one_optional_needed
+            query, condition, some = self._match(query, "optional", outer=not needed)
+            if needed:
+                where.append(condition)
+                score = score + some
             else:
-                query = query.outerjoin(some, some.c.key == D.c.key)
-                score = score + func.coalesce(some.c.score, 0.0)
-        matched = query.add_columns(score.label("score")).where(*_filters(shape)).cte("matched")
+                score = score + func.coalesce(some, 0.0)
+        matched = query.add_columns(score.label("score")).where(*where).cte("matched")
         order = (matched.c.score.desc(), case(TYPE_ORDER, value=matched.c.type), matched.c.sort_name, matched.c.id)
         page = (select(matched.c.key, matched.c.id, matched.c.type, matched.c.score,
                        func.row_number().over(order_by=order).label("position"))
@@ -438,10 +440,13 @@ class SqliteSearch(_SqlSearch):
                 expression += " AND filters : (" + " OR ".join(map(_fts5_string, words_)) + ")"
         return expression
 
-    def _match_subquery(self, name: str):
+    def _match(self, query, name: str, *, outer: bool):
+        """The documents' words matched in the FTS5 table, joined by rowid: (query, condition, score)."""
         score = f"-bm25(search_fts, {', '.join(str(w) for w in self.WEIGHTS)})"
         statement = text(f"SELECT rowid AS key, {score} AS score FROM search_fts WHERE search_fts MATCH :{name}_match")
-        return statement.columns(key=Integer, score=Float).subquery(name)
+        found = statement.columns(key=Integer, score=Float).subquery(name)
+        query = query.outerjoin(found, found.c.key == D.c.key) if outer else query.join(found, found.c.key == D.c.key)
+        return query, true(), found.c.score
 
     def _match_parameters(self, name: str, alternatives, request: SearchRequest, *, all_words: bool) -> dict:
         return {f"{name}_match": self._expression(alternatives, request.tier, all_words, request)}
@@ -492,11 +497,13 @@ class PostgresSearch(_SqlSearch):
         groups = ["(" + " | ".join(_tsquery_lexeme(form) + weights for form in forms) + ")" for forms in alternatives]
         return (" & " if all_words else " | ").join(groups)
 
-    def _match_subquery(self, name: str):
-        statement = text(
-            f"SELECT key, ts_rank(search_vector, to_tsquery('registry_folded', :{name}_query)) AS score "
-            f"FROM search_documents WHERE search_vector @@ to_tsquery('registry_folded', :{name}_query)")
-        return statement.columns(key=Integer, score=Float).subquery(name)
+    def _match(self, query, name: str, *, outer: bool):
+        """The words matched on the document's own vector, no join: (query, condition, score; None where the
+        words are not there)."""
+        words_ = f"to_tsquery('registry_folded', :{name}_query)"
+        condition = text(f"search_documents.search_vector @@ {words_}")
+        score = text(f"ts_rank(search_documents.search_vector, {words_})")
+        return query, condition, case((condition, score), else_=null()) if outer else score
 
     def _match_parameters(self, name: str, alternatives, request: SearchRequest, *, all_words: bool) -> dict:
         return {f"{name}_query": self._tsquery(alternatives, request.tier, all_words)}
