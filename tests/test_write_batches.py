@@ -119,6 +119,31 @@ def test_a_batch_stores_what_the_same_writes_one_by_one_store(two_ctx):
     assert "local:kz-gpo" not in documents, "a record deleted in the batch has no document"
 
 
+def test_a_network_that_drops_a_member_in_the_batch_drops_it_from_what_the_batch_writes_next(two_ctx):
+    one_by_one, batch = two_ctx
+    keys = one_by_one.record_keys.signing_keys()
+    uz = AUTHORITY | {"country": "UZ", "names": {"en": "UZ GPO"}}
+    writes = [RecordWrite("authority", "local:kg-gpo", "casc", AUTHORITY),
+              RecordWrite("authority", "local:uz-gpo", "casc", uz),
+              RecordWrite("network", "local:casc", "casc", NETWORK),
+              RecordWrite("network", "local:casc", "casc",
+                          NETWORK | {"members": [{"authority_id": "local:uz-gpo", "role": "member"}]}),
+              # written after the network changed: its arrival and document read the authority's networks
+              RecordWrite("authority", "local:kg-gpo", "casc", AUTHORITY | {"competences": ["corruption"]})]
+    for write in writes:
+        with one_by_one.db.write() as session:
+            write_records(session, one_by_one.taxonomy, [write], origin="local", actor="test", signing_keys=keys,
+                          now=NOW)
+    with batch.db.write() as session:
+        write_records(session, batch.taxonomy, writes, origin="local", actor="test", signing_keys=keys, now=NOW)
+    expected, got = held(one_by_one), held(batch)
+    for part in expected:
+        assert got[part] == expected[part], part
+    documents = {row.id: row for row in got["documents"]}
+    assert "network=casc" not in documents["local:kg-gpo"].facet_values
+    assert "network=casc" in documents["local:uz-gpo"].facet_values
+
+
 def test_a_refused_write_keeps_the_batch_before_it_whole(fresh_ctx):
     writes = [RecordWrite("authority", "local:kg-gpo", "casc", AUTHORITY),
               RecordWrite("contact_point", "local:kg-gpo-desk", "casc", CONTACT_POINT),

@@ -161,7 +161,7 @@ MEMBER_NETWORKS = "registry_member_networks"
 
 def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     """The codes of the networks `authority_id` is a member of, read once per session until the single write
-    path changes their networks' members (`forget_member_networks`)."""
+    path changes their networks' members (`move_member_networks`)."""
     known = session.info.setdefault(MEMBER_NETWORKS, {})
     if authority_id not in known:
         member = models.NetworkMember
@@ -170,12 +170,17 @@ def member_networks(session: Session, authority_id: str) -> frozenset[str]:
     return known[authority_id]
 
 
-def forget_member_networks(session: Session, authority_ids) -> None:
-    """Forget what was read of these authorities' networks: a network listed them or stopped listing them."""
+def move_member_networks(session: Session, network_code: str, former: dict[str, str], current: set[str]) -> None:
+    """Bring what was read of the authorities' networks up to date once a network's members are replaced:
+    `former` maps each member before to the code it was listed under, `current` are the members now,
+    listed under `network_code`. Authorities not read yet are read when asked, members included."""
     known = session.info.get(MEMBER_NETWORKS)
-    if known:
-        for authority_id in authority_ids:
-            known.pop(authority_id, None)
+    if not known:
+        return
+    for authority_id in former.keys() | current:
+        if authority_id in known:
+            codes = known[authority_id] - {former.get(authority_id)}
+            known[authority_id] = codes | {network_code} if authority_id in current else codes
 
 
 # Built once: the write path asks them of every batch.

@@ -51,7 +51,7 @@ from registry.record_types import RECORD_TYPES, parse_date, projected_columns, r
 # it stays consistent with the records, so a node whose Elasticsearch is gone searches at once without
 # a reindex. Elasticsearch follows the change log after commit (registry.search.elastic).
 from registry.search import sql as search_index
-from registry.search.documents import MEMBER_NETWORKS, forget_member_networks, know_member_networks
+from registry.search.documents import MEMBER_NETWORKS, know_member_networks, move_member_networks
 from registry.services import validation
 from registry.services.arrivals import ARRIVAL_COUNTER, record_arrival
 from registry.taxonomy import Taxonomy
@@ -487,15 +487,17 @@ _INSERT_TERMS = insert(_TERMS)
 def _write_members(session: Session, network: models.Network, members: list[dict]) -> set[str]:
     """Replace the network's member rows; the ids of the authorities that were members before."""
     member = models.NetworkMember
-    former = set(session.scalars(select(member.authority_id).where(member.network_id == network.id)))
+    former = dict(session.execute(select(member.authority_id, member.network_code)
+                                  .where(member.network_id == network.id)).all())
     session.execute(delete(member).where(member.network_id == network.id))
-    forget_member_networks(session, former | {m["authority_id"] for m in members})
+    code = network.code or network.body.get("code")
+    move_member_networks(session, code, former, {m["authority_id"] for m in members})
     session.add_all(
-        models.NetworkMember(network_id=network.id, network_code=network.code or network.body.get("code"),
-                             authority_id=m["authority_id"], role=m["role"], since=parse_date(m.get("since")))
+        models.NetworkMember(network_id=network.id, network_code=code, authority_id=m["authority_id"],
+                             role=m["role"], since=parse_date(m.get("since")))
         for m in members
     )
-    return former
+    return set(former)
 
 
 def represent(record_type: str, row, tier: Tier) -> dict | None:
