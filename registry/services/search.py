@@ -100,11 +100,13 @@ def ranked_ids(ctx: Context, q: str, types: tuple[str, ...], tier: Tier, country
 def _results(ctx: Context, result: SearchPage, tier: Tier) -> list[dict]:
     rows = {}
     with ctx.db.read() as session:
+        # Core rows, on the session's connection: represented once, never changed.
+        connection = session.connection()
         for record_type in {hit.type for hit in result.hits}:
-            model = RECORD_TYPES[record_type].model
+            table = RECORD_TYPES[record_type].model.__table__
             ids = [hit.id for hit in result.hits if hit.type == record_type]
-            rows.update({row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))})
-        authorities = _authorities_of(session, rows.values())
+            rows.update({row.id: row for row in connection.execute(select(table).where(table.c.id.in_(ids)))})
+        authorities = _authorities_of(connection, result.hits, rows)
     out = []
     for hit in result.hits:
         row = rows.get(hit.id)
@@ -134,14 +136,20 @@ def _results(ctx: Context, result: SearchPage, tier: Tier) -> list[dict]:
     return out
 
 
-def _authorities_of(session, rows) -> dict[str, dict]:
-    """id, name and country of the authorities the contact points and notes among `rows` belong to."""
-    ids = {row.body.get("authority_id") if isinstance(row, models.ContactPoint) else row.body.get("scope", {}).get(
-        "authority_id") for row in rows if not isinstance(row, models.Authority)} - {None}
+def _authorities_of(connection, hits, rows: dict) -> dict[str, dict]:
+    """id, name and country of the authorities the contact points and notes among the hits belong to."""
+    ids = set()
+    for hit in hits:
+        body = rows[hit.id].body if hit.id in rows else {}
+        if hit.type == "contact_point":
+            ids.add(body.get("authority_id"))
+        elif hit.type == "emergency_note":
+            ids.add(body.get("scope", {}).get("authority_id"))
+    ids.discard(None)
     if not ids:
         return {}
-    a = models.Authority
-    found = session.execute(select(a.id, a.country, a.body).where(a.id.in_(ids), a.deleted.is_(False)))
+    a = models.Authority.__table__
+    found = connection.execute(select(a.c.id, a.c.country, a.c.body).where(a.c.id.in_(ids), a.c.deleted.is_(False)))
     return {i: {"id": i, "name": _localized(body["names"]), "country": country} for i, country, body in found}
 
 
