@@ -121,7 +121,7 @@ _UPDATE_VECTOR = text(
     "UPDATE search_documents SET search_vector = "
     "setweight(to_tsvector('registry_folded', :a), 'A') || setweight(to_tsvector('registry_folded', :b), 'B')"
     " || setweight(to_tsvector('registry_folded', :c), 'C') || setweight(to_tsvector('registry_folded', :d), 'D')"
-    " WHERE key = :key")
+    " || array_to_tsvector(CAST(:filters AS text[])) WHERE key = :key")
 _INSERT_TERMS = text("INSERT INTO search_terms (term) SELECT unnest(CAST(:terms AS text[])) ON CONFLICT DO NOTHING")
 
 
@@ -154,13 +154,15 @@ def _write_documents(session: Session, documents: dict[str, SearchDocument | Non
         session.execute(_INSERT_FACETS, facets)
     texts = [(key, d, [d.names, *(d.text[t] for t in Tier)]) for key, d in kept]
     if sqlite:
-        session.execute(_INSERT_FTS, [{"key": key, "filters": " ".join(SqliteSearch.filter_words(d)),
+        session.execute(_INSERT_FTS, [{"key": key,
+                                       "filters": " ".join(SqliteSearch.FILTER + w for w in filter_words(d)),
                                        **dict(zip(("names", "public", "partner", "restricted"), columns, strict=True))}
                                       for key, d, columns in texts])
         return
     # The vector is built from folded words, exactly the words queries are made of.
     folded = [(key, [" ".join(words(column)) for column in columns]) for key, _d, columns in texts]
-    session.execute(_UPDATE_VECTOR, [{"key": key, **dict(zip("abcd", columns, strict=True))}
+    filters = {key: [PostgresSearch.FILTER + w for w in filter_words(d)] for key, d, _columns in texts}
+    session.execute(_UPDATE_VECTOR, [{"key": key, "filters": filters[key], **dict(zip("abcd", columns, strict=True))}
                                      for key, columns in folded])
     vocabulary = sorted({w for _key, columns in folded for column in columns for w in column.split()})
     session.execute(_INSERT_TERMS, {"terms": vocabulary})
@@ -212,6 +214,28 @@ def rebuild_if_empty(db) -> int | None:
 
 
 # -- searching -------------------------------------------------------------------------------------
+
+def filter_words(document: SearchDocument) -> list[str]:
+    """The tiers that see the document, its type and its country, as words the index holds beside the
+    document's own (SQLite: the FTS5 `filters` column; PostgreSQL: lexemes of the vector that no folded word
+    can be). Matched with the caller's words, they let the engine drop what the caller may not see, or did
+    not ask for, before ranking: a common word can match thousands of documents."""
+    out = [f"v{int(tier)}" for tier in Tier if tier >= document.min_tier]
+    out.append(f"t{TYPE_ORDER[document.type]}")
+    if document.country:
+        out.append(f"c{document.country.lower()}")
+    return out
+
+
+def wanted_filters(request: SearchRequest) -> list[list[str]]:
+    """The filter words a request asks for: a document must hold one of each group."""
+    wanted = [[f"v{int(request.tier)}"]]
+    if len(request.types) < len(TYPE_ORDER):
+        wanted.append([f"t{TYPE_ORDER[t]}" for t in request.types])
+    if request.country:
+        wanted.append([f"c{request.country.lower()}"])
+    return wanted
+
 
 @dataclass(frozen=True)
 class _Shape:
@@ -396,22 +420,13 @@ class SqliteSearch(_SqlSearch):
     COLUMNS = ("names", *TEXT_COLUMNS)
     # bm25 weights of the FTS5 columns: a name outranks a mention in text; `filters` does not rank.
     WEIGHTS = (10.0, 2.0, 1.0, 1.0, 0.0)
-
-    @staticmethod
-    def filter_words(document: SearchDocument) -> list[str]:
-        """Words of the `filters` column: the tiers that see the document, its type and its country.
-        Matching them with the words lets FTS5 drop what the caller may not see, or did not ask
-        for, before ranking (a common word can match thousands of documents)."""
-        out = [f"zzv{int(tier)}" for tier in Tier if tier >= document.min_tier]
-        out.append(f"zzt{TYPE_ORDER[document.type]}")
-        if document.country:
-            out.append(f"zzc{document.country.lower()}")
-        return out
+    # The filter words in their own column; a caller's words are never matched against it.
+    FILTER = "zz"
 
     def _known(self, connection, forms: list[str], tier: Tier) -> bool:
         # A match on the index itself is a lookup (fts5vocab answers `term = ?` by a scan), in the tier's
         # columns of the documents the tier sees.
-        match = self._expression([forms], tier, all_words=False) + f' AND filters : "zzv{int(tier)}"'
+        match = self._expression([forms], tier, all_words=False) + f' AND filters : "{self.FILTER}v{int(tier)}"'
         return connection.execute(text("SELECT 1 FROM search_fts WHERE search_fts MATCH :match LIMIT 1"),
                                   {"match": match}).scalar() is not None
 
@@ -431,13 +446,8 @@ class SqliteSearch(_SqlSearch):
         groups = ["(" + " OR ".join(_fts5_string(form) for form in forms) + ")" for forms in alternatives]
         expression = "{" + columns + "} : (" + (" AND " if all_words else " OR ").join(groups) + ")"
         if request is not None:
-            wanted = [[f"zzv{int(request.tier)}"]]
-            if len(request.types) < len(TYPE_ORDER):
-                wanted.append([f"zzt{TYPE_ORDER[t]}" for t in request.types])
-            if request.country:
-                wanted.append([f"zzc{request.country.lower()}"])
-            for words_ in wanted:
-                expression += " AND filters : (" + " OR ".join(map(_fts5_string, words_)) + ")"
+            for group in wanted_filters(request):
+                expression += " AND filters : (" + " OR ".join(_fts5_string(self.FILTER + w) for w in group) + ")"
         return expression
 
     def _match(self, query, name: str, *, outer: bool):
@@ -473,6 +483,8 @@ class PostgresSearch(_SqlSearch):
     name = "postgresql"
     # The tsvector weights each tier may match: names (A), then the text each tier adds.
     TIER_WEIGHTS = {Tier.PUBLIC: "AB", Tier.PARTNER: "ABC", Tier.RESTRICTED: "ABCD"}
+    # Filter lexemes begin with a character no folded word holds: a caller's words never match them.
+    FILTER = "!"
 
     @cached_property
     def _trgm(self) -> str:
@@ -498,15 +510,17 @@ class PostgresSearch(_SqlSearch):
         return (" & " if all_words else " | ").join(groups)
 
     def _match(self, query, name: str, *, outer: bool):
-        """The words matched on the document's own vector, no join: (query, condition, score; None where the
-        words are not there)."""
+        """The words, with the filter lexemes, matched on the document's own vector, no join; ranked by the
+        words alone: (query, condition, score; None where the words are not there)."""
         words_ = f"to_tsquery('registry_folded', :{name}_query)"
-        condition = text(f"search_documents.search_vector @@ {words_}")
+        condition = text(f"search_documents.search_vector @@ ({words_} && CAST(:filter_query AS tsquery))")
         score = text(f"ts_rank(search_documents.search_vector, {words_})")
         return query, condition, case((condition, score), else_=null()) if outer else score
 
     def _match_parameters(self, name: str, alternatives, request: SearchRequest, *, all_words: bool) -> dict:
-        return {f"{name}_query": self._tsquery(alternatives, request.tier, all_words)}
+        filters = " & ".join("(" + " | ".join(_tsquery_lexeme(self.FILTER + w) for w in group) + ")"
+                             for group in wanted_filters(request))
+        return {f"{name}_query": self._tsquery(alternatives, request.tier, all_words), "filter_query": filters}
 
     def _snippets(self, connection, keys: list[int], alternatives, tier: Tier) -> dict[int, str]:
         visible = ", ".join(["names", *TEXT_COLUMNS[:1 + int(tier)]])
