@@ -341,10 +341,15 @@ class _SqlSearch:
             else:
                 score = score + func.coalesce(some, 0.0)
         matched = query.add_columns(score.label("score")).where(*where).cte("matched")
-        order = (matched.c.score.desc(), case(TYPE_ORDER, value=matched.c.type), matched.c.sort_name, matched.c.id)
-        page = (select(matched.c.key, matched.c.id, matched.c.type, matched.c.score,
-                       func.row_number().over(order_by=order).label("position"))
-                .order_by(*order).limit(bindparam("limit")).offset(bindparam("offset")).subquery("page"))
+        def order(rows):
+            return rows.c.score.desc(), case(TYPE_ORDER, value=rows.c.type), rows.c.sort_name, rows.c.id
+
+        # The database keeps only the page's rows while sorting (a top-N sort); their positions are
+        # numbered among those rows alone.
+        best = (select(matched.c.key, matched.c.id, matched.c.type, matched.c.score, matched.c.sort_name)
+                .order_by(*order(matched)).limit(bindparam("limit")).offset(bindparam("offset")).subquery("best"))
+        page = select(best.c.key, best.c.id, best.c.type, best.c.score,
+                      func.row_number().over(order_by=order(best)).label("position")).subquery("page")
         return union_all(
             select(page.c.key, page.c.id, page.c.type, page.c.score, page.c.position,
                    null().label("country"), null().label("count"), null().label("facet_values")),
