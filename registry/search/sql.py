@@ -341,6 +341,7 @@ class _SqlSearch:
             else:
                 score = score + func.coalesce(some, 0.0)
         matched = query.add_columns(score.label("score")).where(*where).cte("matched")
+
         def order(rows):
             return rows.c.score.desc(), case(TYPE_ORDER, value=rows.c.type), rows.c.sort_name, rows.c.id
 
