@@ -30,18 +30,6 @@ POSTGRES_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
 BACKENDS = ["sqlite", "postgresql"]
 
 
-# pytest-xdist (`--dist loadfile`) hands whole files to its workers in the order they were collected. The
-# files that take longest (served nodes, browsers, the fuzzer) start first, so that the many short files
-# even out the end instead of one long file running alone while the other worker waits.
-LONGEST_FIRST = ("test_contract_fuzzing.py", "test_federation_sync.py", "test_console_browser.py",
-                 "test_web_browser.py", "test_verification_browser.py", "test_cli.py", "test_seed_keeps_work.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 @functools.cache
 def _ensure_postgres_database(url: str) -> None:
     parsed = make_url(url)
