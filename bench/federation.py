@@ -498,6 +498,29 @@ def growth_line(results: list[SizeResult]) -> str | None:
             f"{statistics.median(large.idle_sync_ms) / statistics.median(small.idle_sync_ms):.2f}")
 
 
+# A bootstrap at least a quarter as fast as the bulk insert of the same rows, every envelope still verified;
+# syncing the same number of changes on the large directory within this factor of the small one's time.
+TARGET = {"bootstrap_ratio": 4.0, "sync_growth": 2.0}
+
+
+def verdicts(results: list[SizeResult], changes: int) -> list[str]:
+    """Whether each size met the targets, and, with both sizes, whether syncing stayed independent of size."""
+    def met(ok: bool) -> str:
+        return "MET" if ok else "NOT MET"
+
+    lines = [f"Target (bootstrap of {r.name} at least 0.25x the bulk insert's speed, i.e. at most "
+             f"{TARGET['bootstrap_ratio']:g}x its time): {met(r.ratio <= TARGET['bootstrap_ratio'])} ({r.ratio:.1f}x)"
+             for r in results]
+    if len(results) < 2:
+        lines.append(f"Target (syncing {changes} changes independent of the directory's size): not measured "
+                     "(it needs the 100k directory: run without --small-only)")
+    else:
+        growth = results[-1].change_median_ms / results[0].change_median_ms
+        lines.append(f"Target (syncing {changes} changes on {results[-1].name} within {TARGET['sync_growth']:g}x "
+                     f"of {results[0].name}): {met(growth <= TARGET['sync_growth'])} ({growth:.2f}x)")
+    return lines
+
+
 def details(results: list[SizeResult], args) -> list[str]:
     lines = []
     for r in results:
@@ -547,6 +570,8 @@ def write_report(path: Path, results: list[SizeResult], args, started: datetime,
         "- peak RSS: of the benchmark process during the bootstrap (VmHWM reset before it).",
         "",
         *([growth, ""] if growth else []),
+        *verdicts(results, args.changes),
+        "",
         *details(results, args),
         "",
     ]
@@ -632,6 +657,8 @@ def main(argv=None) -> int:
     if growth := growth_line(results):
         print()
         print(growth)
+    print()
+    print("\n".join(verdicts(results, args.changes)))
     print(f"load average at the start {load_average(started_load)}, now {load_average(os.getloadavg())}")
     report = OUT_DIR / "federation.md"
     write_report(report, results, args, started, started_load)
