@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch, NotFoundError, helpers
 from sqlalchemy import delete, event, func, select
 
 from registry import models
-from registry.db import CHANGED_RECORDS
+from registry.db import CHANGED_RECORDS, id_chunks
 from registry.errors import SearchUnavailable
 from registry.progress import Progress, silent
 from registry.record_types import RECORD_TYPES
@@ -188,8 +188,7 @@ class ElasticsearchSearch:
                                        ).all() for t in SEARCHED_TYPES}
             total = sum(map(len, live.values()))
             for record_type, ids in live.items():
-                for start in range(0, len(ids), REBUILD_CHUNK):
-                    chunk = ids[start:start + REBUILD_CHUNK]
+                for chunk in id_chunks(ids, REBUILD_CHUNK):
                     actions = self._actions(session, dict.fromkeys(chunk, record_type), index=index)
                     done, _ = helpers.bulk(self.client, actions, chunk_size=1000)
                     count += done

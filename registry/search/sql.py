@@ -191,14 +191,14 @@ def rebuild_documents(db, progress: Progress = silent) -> int:
         total = sum(map(len, live.values()))
         for record_type, ids in live.items():
             model = RECORD_TYPES[record_type].model
-            for start in range(0, len(ids), REBUILD_BATCH):
-                rows = session.scalars(select(model).where(model.id.in_(ids[start:start + REBUILD_BATCH]))).all()
+            for chunk in id_chunks(ids, REBUILD_BATCH):
+                rows = session.scalars(select(model).where(model.id.in_(chunk))).all()
                 know_member_networks(session, [row.id for row in rows] if record_type == "authority" else [])
                 documents = {row.id: build(session, record_type, row) for row in rows}
                 _write_documents(session, documents, fresh=set(documents))
                 count += sum(document is not None for document in documents.values())
                 session.expunge_all()
-                done += len(ids[start:start + REBUILD_BATCH])
+                done += len(chunk)
                 progress(done, total)
     return count
 
