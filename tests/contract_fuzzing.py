@@ -1,7 +1,8 @@
 """The API contract, fuzzed: schemathesis generates requests for every operation of the served OpenAPI
 document against a served node (gunicorn, seeded), anonymously and with a token of each scope, on SQLite
-and PostgreSQL. No answer may be a server error or break the contract: undocumented status codes,
-content types or headers, or bodies that do not match their schemas.
+and PostgreSQL (a test file each, test_contract_fuzzing_*.py, so that two test workers share the run).
+No answer may be a server error or break the contract: undocumented status codes, content types or
+headers, or bodies that do not match their schemas.
 
 The run is bounded and seeded (the same cases every time): the examples and boundary values the
 schemas imply (the coverage phase) with the token that may do everything, and a few property-based
@@ -14,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import fresh_database_url
 from nodes import Node
 
@@ -44,8 +44,8 @@ KNOWN_PATH_PARAMETERS = """
 """
 
 
-@pytest.fixture(scope="module")
-def node(backend, tmp_path_factory):
+def serve(backend: str, tmp_path_factory):
+    """A seeded node of `backend` served by gunicorn, for a module-scoped fixture."""
     instance = tmp_path_factory.mktemp(f"fuzzing-{backend}")
     served = Node("node-f", instance, fresh_database_url(backend, instance))
     served.env["REGISTRY_WORKERS"] = "2"
@@ -58,8 +58,8 @@ def node(backend, tmp_path_factory):
     served.stop()
 
 
-@pytest.mark.parametrize("caller", list(CALLERS))
-def test_no_generated_request_gets_a_server_error_or_breaks_the_contract(node, caller, tmp_path):
+def fuzz(node: Node, caller: str, tmp_path: Path) -> None:
+    """Runs schemathesis against `node` as `caller` (a key of CALLERS); fails on any finding."""
     scopes, phases, examples = CALLERS[caller]
     config = tmp_path / "schemathesis.toml"
     config.write_text(KNOWN_PATH_PARAMETERS if scopes else "", encoding="utf-8")
