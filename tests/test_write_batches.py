@@ -116,6 +116,7 @@ def test_a_batch_stores_what_the_same_writes_one_by_one_store(two_ctx):
     assert documents["local:kg-gpo-desk"].country == "KG", "the contact point's document draws on its authority"
     assert "crime_type=corruption" in documents["local:kg-gpo-desk"].facet_values, "and on its latest version"
     assert "network=casc" in documents["local:kg-gpo"].facet_values, "an authority's document names its networks"
+    assert "language=" not in documents["local:kg-gpo"].facet_values, "a filter only: never counted"
     assert "local:kz-gpo" not in documents, "a record deleted in the batch has no document"
 
 

@@ -59,8 +59,10 @@ class SearchDocument:
 
     @property
     def facet_values(self) -> str:
-        """The facets as one string of `facet=value` words, for counting them in one pass."""
-        return " ".join(f"{facet}={value}" for facet, value in sorted(self.facets))
+        """The counted facets as one string of `facet=value` words, for counting them in one pass over the
+        matches; a search concatenates the strings of every match, so the facets that are never counted
+        (language) are left out."""
+        return " ".join(f"{facet}={value}" for facet, value in sorted(self.facets) if facet in COUNTED_FACETS)
 
 
 def _localized(value: dict | None) -> list[str]:
