@@ -29,12 +29,8 @@ CHECKPOINT_TYPE = "registry-checkpoint+jws"
 
 def state_digest(entries: Iterable[tuple[str, int, int]]) -> tuple[int, str]:
     """(count, digest) of (id, version, seq) entries, in any order."""
-    digest = hashlib.sha256()
-    count = 0
-    for record_id, version, seq in sorted(entries):
-        digest.update(f"{record_id} {version} {seq}\n".encode())
-        count += 1
-    return count, digest.hexdigest()
+    lines = [f"{record_id} {version} {seq}\n" for record_id, version, seq in sorted(entries)]
+    return len(lines), hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def sign(keys: KeySet, *, origin: str, as_of_seq: int, issued_at: str, count: int, digest: str) -> str:

@@ -32,7 +32,14 @@ class RecordColumns:
 
     @declared_attr.directive
     def __table_args__(cls):
-        return (Index(f"ix_{cls.__tablename__}_origin", "origin"),)
+        return (origin_state_index(cls.__tablename__),)
+
+
+def origin_state_index(table: str) -> Index:
+    """An origin's records with what its checkpoint digests (id, version, seq): the digest is read from the
+    index alone, in id order, without the rows and their envelopes; also every "records of this origin"
+    question."""
+    return Index(f"ix_{table}_origin_state", "origin", "id", "version", "seq")
 
 
 class Network(RecordColumns, Base):
@@ -59,7 +66,7 @@ class Authority(RecordColumns, Base):
     sort_name: Mapped[str | None] = mapped_column(String(400))
 
     __table_args__ = (
-        Index("ix_authorities_origin", "origin"),
+        origin_state_index("authorities"),
         Index("ix_authorities_country_sort", "country", "sort_name"),
     )
 

@@ -26,12 +26,16 @@ _own_lock = threading.Lock()
 
 
 def held_entries(session: Session, origin: str) -> list[tuple[str, int, int]]:
-    """(id, version, seq) of every record of `origin` this node holds, live or tombstone."""
-    entries = []
+    """(id, version, seq) of every record of `origin` this node holds, live or tombstone. Read as plain
+    tuples on the session's connection (the ORM's rows cost more than the query for a whole directory),
+    from each table's origin index alone."""
+    connection = session.connection()
+    entries: list[tuple[str, int, int]] = []
     for record_type in RECORD_TYPES.values():
-        model = record_type.model
-        entries += session.execute(select(model.id, model.version, model.seq).where(model.origin == origin)).all()
-    return [tuple(e) for e in entries]
+        table = record_type.model.__table__
+        entries += map(tuple, connection.execute(select(table.c.id, table.c.version, table.c.seq)
+                                                 .where(table.c.origin == origin)))
+    return entries
 
 
 def own(ctx: Context, session: Session | None = None) -> str | None:
