@@ -180,7 +180,13 @@ class Database:
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        reading = self.engine
+        if self.engine.dialect.name == "postgresql":
+            # Under READ COMMITTED every statement reads its own snapshot, in a transaction or not: a read
+            # session's BEGIN and ROLLBACK would only add two round trips. A read that needs one snapshot
+            # for several statements asks for REPEATABLE READ on its connection, which begins a transaction.
+            reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reader = sessionmaker(reading, expire_on_commit=False)
         self.writer = sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         _hold_for_the_transaction(self.writer)
         self._commits = CommitWatch(url)
