@@ -227,9 +227,10 @@ def filter_words(document: SearchDocument) -> list[str]:
     return out
 
 
-def wanted_filters(request: SearchRequest) -> list[list[str]]:
-    """The filter words a request asks for: a document must hold one of each group."""
-    wanted = [[f"v{int(request.tier)}"]]
+def wanted_filters(request: SearchRequest, tier: bool = True) -> list[list[str]]:
+    """The filter words a request asks for (the caller's tier's unless `tier` is false): a document must hold
+    one of each group."""
+    wanted = [[f"v{int(request.tier)}"]] if tier else []
     if len(request.types) < len(TYPE_ORDER):
         wanted.append([f"t{TYPE_ORDER[t]}" for t in request.types])
     if request.country:
@@ -452,7 +453,10 @@ class SqliteSearch(_SqlSearch):
         groups = ["(" + " OR ".join(_fts5_string(form) for form in forms) + ")" for forms in alternatives]
         expression = "{" + columns + "} : (" + (" AND " if all_words else " OR ").join(groups) + ")"
         if request is not None:
-            for group in wanted_filters(request):
+            # bm25 counts the documents that hold each phrase of the query, reading the phrase's whole list,
+            # and the tier's word is in every document the tier sees. A country's word already leaves few
+            # matches: then the statement checks the tier on each of them (`min_tier`) instead.
+            for group in wanted_filters(request, tier=not request.country):
                 expression += " AND filters : (" + " OR ".join(_fts5_string(self.FILTER + w) for w in group) + ")"
         return expression
 
