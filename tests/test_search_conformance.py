@@ -108,7 +108,7 @@ def test_anonymous_callers_find_no_contact_points_at_all(callers):
     assert search(callers["anonymous"], type="contact_point")["total"] == 0
 
 
-def test_a_country_filter_finds_no_more_than_the_tier_sees(callers):
+def test_a_country_filter_finds_no_more_than_the_tier_sees_and_the_type_asked(callers):
     partner = search(callers["partner"], q="prosecutor", country="KG")
     assert "contact_point" in {hit["type"] for hit in partner["results"]}, "the words are in contact points too"
     anonymous = search(callers["anonymous"], q="prosecutor", country="KG")
@@ -116,6 +116,10 @@ def test_a_country_filter_finds_no_more_than_the_tier_sees(callers):
     assert {hit["type"] for hit in anonymous["results"]} <= {"authority", "emergency_note"}
     assert "contact_point" not in {facet["value"] for facet in anonymous["facets"]["type"]}
     assert anonymous["total"] == sum(facet["count"] for facet in anonymous["facets"]["type"])
+    authorities = search(callers["partner"], q="prosecutor", country="KG", type="authority")
+    assert authorities["total"] > 0
+    assert {hit["type"] for hit in authorities["results"]} == {"authority"}
+    assert [facet["value"] for facet in authorities["facets"]["type"]] == ["authority"]
 
 
 def test_a_country_and_a_crime_in_the_words_filter_and_rank(callers):

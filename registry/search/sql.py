@@ -227,15 +227,16 @@ def filter_words(document: SearchDocument) -> list[str]:
     return out
 
 
-def wanted_filters(request: SearchRequest, tier: bool = True) -> list[list[str]]:
-    """The filter words a request asks for (the caller's tier's unless `tier` is false): a document must hold
-    one of each group."""
-    wanted = [[f"v{int(request.tier)}"]] if tier else []
+def wanted_filters(request: SearchRequest, narrowest: bool = False) -> list[list[str]]:
+    """The filter words a request asks for: a document must hold one of each group. With `narrowest`, only
+    the country's when it asks for one (the statement checks the tier and the types on every match anyway)."""
+    country = [[f"c{request.country.lower()}"]] if request.country else []
+    if narrowest and country:
+        return country
+    wanted = [[f"v{int(request.tier)}"]]
     if len(request.types) < len(TYPE_ORDER):
         wanted.append([f"t{TYPE_ORDER[t]}" for t in request.types])
-    if request.country:
-        wanted.append([f"c{request.country.lower()}"])
-    return wanted
+    return wanted + country
 
 
 @dataclass(frozen=True)
@@ -454,9 +455,9 @@ class SqliteSearch(_SqlSearch):
         expression = "{" + columns + "} : (" + (" AND " if all_words else " OR ").join(groups) + ")"
         if request is not None:
             # bm25 counts the documents that hold each phrase of the query, reading the phrase's whole list,
-            # and the tier's word is in every document the tier sees. A country's word already leaves few
-            # matches: then the statement checks the tier on each of them (`min_tier`) instead.
-            for group in wanted_filters(request, tier=not request.country):
+            # and a tier's or a type's word is in tens of thousands. A country's word alone leaves few
+            # matches: then the statement checks the tier and the type on each of them instead.
+            for group in wanted_filters(request, narrowest=True):
                 expression += " AND filters : (" + " OR ".join(_fts5_string(self.FILTER + w) for w in group) + ")"
         return expression
 
