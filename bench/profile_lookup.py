@@ -1,8 +1,8 @@
 """cProfile of the registry's request handling, in-process (Flask test client, no gunicorn, no
 network): where one worker spends its time on the benchmark's requests.
 
-    .venv/bin/python bench/profile_lookup.py [--endpoint lookup|authorities] [--requests 300]
-        [--database-url URL] [--sort cumulative|tottime] [--limit 40] [--cache] [--output FILE]
+    .venv/bin/python bench/profile_lookup.py [--endpoint lookup|"lookup page"|"lookup with words"|authorities]
+        [--requests 300] [--database-url URL] [--sort cumulative|tottime] [--limit 40] [--cache] [--output FILE]
 """
 
 from __future__ import annotations

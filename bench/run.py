@@ -66,10 +66,14 @@ class Result:
 
 
 LOOKUP_QUERIES = [f"?country={cc}&crime_type={crime}" for cc in COUNTRIES for crime in CRIME_TYPES]
+# Words of authority names and positions, common in every country: a lookup narrowed by them ranks matches.
+LOOKUP_WORDS = ["prosecutor", "police", "court", "ministry"]
 ENDPOINTS = [
     Endpoint("bare Flask (baseline)", "bare", ["/bare"]),
     Endpoint("lookup", "registry", [f"/api/v1/lookup{query}" for query in LOOKUP_QUERIES]),
     Endpoint("lookup page", "registry", [f"/lookup{query}" for query in LOOKUP_QUERIES]),
+    Endpoint("lookup with words", "registry",
+             [f"/api/v1/lookup?country={cc}&q={words}" for cc in COUNTRIES for words in LOOKUP_WORDS]),
     Endpoint("authorities", "registry", [f"/api/v1/authorities?country={cc}" for cc in COUNTRIES]),
 ]
 
